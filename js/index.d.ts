@@ -1,0 +1,233 @@
+// Types for token-status. Hand-written to be precise: no `any`, no @types/node needed.
+
+/** Where a token's provisioning stands, the same for every provider. */
+export type TokenState = 'pending' | 'action_required' | 'succeeded' | 'failed' | 'expired' | 'unknown';
+
+/** The provider a status or error belongs to. */
+export type ProviderName = 'truemed' | 'gr4vy' | 'tokenio';
+
+/** Fields every status has. */
+interface TokenStatusBase {
+  /** The id that was looked up. */
+  id: string;
+  /** The normalized state. */
+  state: TokenState;
+  /** True for `succeeded`, `failed` and `expired`: polling can stop. */
+  terminal: boolean;
+  /** The provider's own status value, verbatim; null for Truemed (it has none). */
+  providerStatus: string | null;
+  /** Truemed `payment_token`, Gr4vy `token`, Token.io `tokenId`. */
+  token: string | null;
+  /** Where the buyer must go to act (Gr4vy `approval_url`). */
+  actionUrl: string | null;
+  /** Why it failed (Token.io `statusReasonInformation`). */
+  reason: string | null;
+  /** Truemed `metadata`. */
+  metadata: string | null;
+}
+
+/** A Truemed provision token request's status. */
+export interface TruemedTokenStatus extends TokenStatusBase {
+  provider: 'truemed';
+}
+
+/** A Gr4vy payment service token's status. */
+export interface Gr4vyTokenStatus extends TokenStatusBase {
+  provider: 'gr4vy';
+  /** The payment method the token belongs to. */
+  paymentMethodId: string | null;
+  /** The payment service (connection) holding the token. */
+  paymentServiceId: string | null;
+  /** ISO 8601, verbatim from Gr4vy. */
+  createdAt: string | null;
+  /** ISO 8601, verbatim from Gr4vy. */
+  updatedAt: string | null;
+}
+
+/** Token.io's signature over a token request result. */
+export interface TokenIoSignature {
+  keyId: string | null;
+  memberId: string | null;
+  signature: string | null;
+}
+
+/** A Token.io token request result. */
+export interface TokenIoTokenStatus extends TokenStatusBase {
+  provider: 'tokenio';
+  /** For payment token requests. */
+  transferId: string | null;
+  /** For standing order token requests. */
+  standingOrderSubmissionId: string | null;
+  /** The bank the user chose. */
+  bankId: string | null;
+  signature: TokenIoSignature | null;
+}
+
+/** One normalized status answer; `provider` tells which fields it has. Plain data. */
+export type TokenStatus = TruemedTokenStatus | Gr4vyTokenStatus | TokenIoTokenStatus;
+
+/** Retry settings for GET requests (the Gr4vy provision POST is never retried once sent). */
+export interface RetryOptions {
+  /** Retries after the first attempt; at most maxRetries + 1 requests. Default 2. */
+  maxRetries?: number;
+  /** Backoff before the first retry, before jitter. Default 250. */
+  initialDelayMs?: number;
+  /** Ceiling of any one delay, Retry-After included. Default 30000. */
+  maxDelayMs?: number;
+}
+
+/** Options every client takes. */
+export interface ClientOptions {
+  /** Which default host to use. Default 'sandbox'. */
+  environment?: 'sandbox' | 'production';
+  /** Overrides `environment`: the simulator, or your own proxy route. */
+  baseUrl?: string;
+  /** Per HTTP attempt. Default 30000. */
+  timeoutMs?: number;
+  /** `false` disables retries. */
+  retry?: false | RetryOptions;
+  /** Extra headers on every request. `authorization` / `x-truemed-api-key` count as credentials. */
+  headers?: Record<string, string>;
+  /** Allow a credential in a browser (default false: the constructor throws `insecure_credentials`). */
+  allowBrowserCredentials?: boolean;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Aborts the call at once (kind `aborted`). */
+  signal?: AbortSignal;
+  /** Per HTTP attempt, for this call. */
+  timeoutMs?: number;
+}
+
+/** A Gr4vy bearer token: a string, or a function called before every request attempt. */
+export type BearerToken = string | (() => string | PromiseLike<string>);
+
+/** What kind of failure a `TokenStatusError` is; each tells the caller what to do next. */
+export type TokenStatusErrorKind =
+  | 'invalid_argument'
+  | 'unauthorized'
+  | 'not_found'
+  | 'rate_limited'
+  | 'bad_request'
+  | 'provider_error'
+  | 'network'
+  | 'timeout'
+  | 'aborted'
+  | 'invalid_response'
+  | 'insecure_credentials';
+
+/** Every rejection (and every constructor throw) of this package. */
+export declare class TokenStatusError extends Error {
+  readonly name: 'TokenStatusError';
+  /** What went wrong. */
+  readonly kind: TokenStatusErrorKind;
+  /** Which client raised it. */
+  readonly provider: ProviderName;
+  /** HTTP status of the last answer, or null. */
+  readonly status: number | null;
+  /** The provider's own error code (Gr4vy `code`, Token.io `errorCode`, Truemed `error`), or null. */
+  readonly code: string | null;
+  /** Token.io `tokenTraceId`, or null. */
+  readonly traceId: string | null;
+  /** Whether trying again later may succeed. */
+  readonly retryable: boolean;
+  /** Token.io `token-external-error: true`: the failure came from the bank. */
+  readonly external: boolean;
+  /** HTTP requests sent for the call. */
+  readonly attempts: number;
+  /** For a wait that ran out: the last status obtained, or null. */
+  readonly lastStatus: TokenStatus | null;
+  /** For a wait that ran out: the last failure, if any. */
+  readonly cause?: TokenStatusError;
+  private constructor();
+  /** Plain data for logs: every field, message included; never a credential. */
+  toJSON(): {
+    name: 'TokenStatusError';
+    message: string;
+    kind: TokenStatusErrorKind;
+    provider: ProviderName;
+    status: number | null;
+    code: string | null;
+    traceId: string | null;
+    retryable: boolean;
+    external: boolean;
+    attempts: number;
+    lastStatus: TokenStatus | null;
+  };
+}
+
+/** Options of `TruemedClient`. */
+export interface TruemedClientOptions extends ClientOptions {
+  /** Sales channel API key, sent as `x-truemed-api-key`. Server-side only. */
+  apiKey?: string;
+}
+
+/** Truemed provision token requests. */
+export declare class TruemedClient {
+  constructor(options?: TruemedClientOptions);
+  /** `GET /api/v1/payment_tokens/provision_request/{id}`. */
+  getProvisionTokenRequest(provisionTokenRequestId: string, options?: CallOptions): Promise<TruemedTokenStatus>;
+  /** Frees the client's memory now instead of at garbage collection. */
+  free(): void;
+}
+
+/** Options of `Gr4vyClient`. */
+export interface Gr4vyClientOptions extends ClientOptions {
+  /** Your Gr4vy instance id; picks the host `api[.sandbox].{instanceId}.gr4vy.app`. Required without `baseUrl`. */
+  instanceId?: string;
+  /** The merchant's signed JWT (or a function returning a fresh one). */
+  bearerToken?: BearerToken;
+  /** Sent as `x-gr4vy-merchant-account-id`. */
+  merchantAccountId?: string;
+}
+
+/** What the Gr4vy provision call sends. */
+export interface ProvisionPaymentServiceTokenParams {
+  paymentServiceId: string;
+  redirectUrl: string;
+  /** 3 or 4 digits; omitted from the request when absent. */
+  securityCode?: string;
+}
+
+/** Gr4vy payment service tokens. */
+export declare class Gr4vyClient {
+  constructor(options: Gr4vyClientOptions);
+  /** `POST /payment-methods/{id}/payment-service-tokens` (never retried once sent). */
+  provisionPaymentServiceToken(
+    paymentMethodId: string,
+    params: ProvisionPaymentServiceTokenParams,
+    options?: CallOptions,
+  ): Promise<Gr4vyTokenStatus>;
+  /** `GET /payment-methods/{id}/payment-service-tokens[?payment_service_id=]`. */
+  listPaymentServiceTokens(
+    paymentMethodId: string,
+    params?: { paymentServiceId?: string },
+    options?: CallOptions,
+  ): Promise<Gr4vyTokenStatus[]>;
+  /** One token's status: lists the payment method's tokens and picks `paymentServiceTokenId` (`not_found` if absent). */
+  getPaymentServiceToken(
+    paymentMethodId: string,
+    paymentServiceTokenId: string,
+    options?: CallOptions,
+  ): Promise<Gr4vyTokenStatus>;
+  /** Frees the client's memory now instead of at garbage collection. */
+  free(): void;
+}
+
+/** Options of `TokenIoClient`: a bearer token or (sandbox) Basic credentials, not both. */
+export interface TokenIoClientOptions extends ClientOptions {
+  /** Detached JWS (or a function returning a fresh one), sent as `Authorization: Bearer …`. */
+  bearerToken?: BearerToken;
+  /** The base64 value the Token.io dashboard issues, sent as `Authorization: Basic …`. */
+  basicCredentials?: string;
+}
+
+/** Token.io token request results. */
+export declare class TokenIoClient {
+  constructor(options?: TokenIoClientOptions);
+  /** `GET /token-requests/{tokenRequestId}/result`. */
+  getTokenRequestResult(tokenRequestId: string, options?: CallOptions): Promise<TokenIoTokenStatus>;
+  /** Frees the client's memory now instead of at garbage collection. */
+  free(): void;
+}

@@ -1,0 +1,119 @@
+//! A client's settled configuration (pure data, validated): where requests go, how they
+//! authenticate, and the timeout and retry policy. `js.rs` builds it from JavaScript options.
+
+use crate::retry::RetryPolicy;
+use crate::status::Provider;
+
+/// Which provider environment the default host is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Environment {
+    /// The provider's sandbox / test host (the default).
+    #[default]
+    Sandbox,
+    /// The live host.
+    Production,
+}
+
+/// How a request carries its credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// No credential: a proxy in front of the provider adds it.
+    None,
+    /// A fixed header value, such as `x-truemed-api-key: <key>` or `authorization: Basic <b64>`.
+    Static {
+        /// Lower-case header name.
+        header: &'static str,
+        /// Full header value.
+        value: String,
+        /// The secret part of `value`, redacted wherever text could echo it.
+        secret: String,
+    },
+    /// A bearer token obtained before every attempt (a JavaScript function), sent as
+    /// `authorization: <scheme> <token>`.
+    Dynamic {
+        /// The scheme word exactly as the provider documents it (`bearer`, `Bearer`).
+        scheme: &'static str,
+    },
+}
+
+/// Header names that carry a credential when a user sets them in `headers`.
+pub const CREDENTIAL_HEADERS: [&str; 2] = ["authorization", "x-truemed-api-key"];
+
+/// Everything a client needs to build and send its calls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientConfig {
+    /// Whose API this is.
+    pub provider: Provider,
+    /// Base URL without a trailing slash.
+    pub base_url: String,
+    /// The credential.
+    pub auth: Auth,
+    /// Extra headers sent on every request (lower-case names), after the library's own.
+    pub headers: Vec<(String, String)>,
+    /// Per-attempt timeout in ms.
+    pub timeout_ms: f64,
+    /// GET retry policy.
+    pub retry: RetryPolicy,
+}
+
+/// Default per-attempt timeout: 30 s.
+pub const DEFAULT_TIMEOUT_MS: f64 = 30_000.0;
+
+impl ClientConfig {
+    /// A configuration with no credential, no extra headers and the default timeout and retry policy.
+    pub fn new(provider: Provider, base_url: String) -> ClientConfig {
+        ClientConfig {
+            provider,
+            base_url,
+            auth: Auth::None,
+            headers: Vec::new(),
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// True when a credential is configured (an auth option, or a credential header in `headers`).
+    pub fn has_credential(&self) -> bool {
+        self.auth != Auth::None
+            || self
+                .headers
+                .iter()
+                .any(|(name, _)| CREDENTIAL_HEADERS.contains(&name.as_str()))
+    }
+
+    /// The configured secret strings, for redaction.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut secrets = Vec::new();
+        if let Auth::Static { secret, .. } = &self.auth {
+            secrets.push(secret.clone());
+        }
+        for (name, value) in &self.headers {
+            if CREDENTIAL_HEADERS.contains(&name.as_str()) {
+                secrets.push(value.clone());
+                // The token after a scheme word, in case a provider echoes only that.
+                if let Some((_, token)) = value.split_once(' ') {
+                    secrets.push(token.trim().to_owned());
+                }
+            }
+        }
+        secrets
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_headers_count() {
+        let mut config = ClientConfig::new(Provider::TokenIo, "https://x".into());
+        assert!(!config.has_credential());
+        config.headers.push(("x-request-id".into(), "1".into()));
+        assert!(!config.has_credential());
+        config
+            .headers
+            .push(("authorization".into(), "Bearer abc.def".into()));
+        assert!(config.has_credential());
+        assert_eq!(config.secrets(), ["Bearer abc.def", "abc.def"]);
+    }
+}

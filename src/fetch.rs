@@ -1,0 +1,262 @@
+//! The one place that performs I/O: [`FetchEnv`] implements [`Env`] with the global `fetch`
+//! (through gloo-net), `AbortController`, `setTimeout` and the body stream, so it runs the same
+//! in Node, browsers, workers and edge runtimes. Everything it decides is delegated to `call.rs`.
+
+use crate::call::{Env, TokenFailure, Transport};
+use crate::http::{INTERESTING_HEADERS, MAX_BODY_BYTES, Method, Request, Response};
+use gloo_net::http::RequestBuilder;
+use js_sys::{Function, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, AbortSignal};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: &JsValue);
+}
+
+/// Runs `handler` after `ms`, until dropped: dropping the guard clears the timer, so a finished
+/// call never leaves a timer behind (a Node process exits by itself).
+struct Timer(JsValue);
+
+impl Timer {
+    fn start(handler: &Function, ms: f64) -> Timer {
+        Timer(set_timeout(handler, ms.clamp(0.0, 2_147_483_647.0)))
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        clear_timeout(&self.0);
+    }
+}
+
+/// Calls `handler` when `signal` fires, until dropped.
+struct AbortListener<'a> {
+    signal: &'a AbortSignal,
+    handler: Function,
+}
+
+impl<'a> AbortListener<'a> {
+    fn attach(signal: &'a AbortSignal, handler: Function) -> AbortListener<'a> {
+        // An EventTarget call cannot fail for a real AbortSignal; the caller's was checked.
+        let _ = signal.add_event_listener_with_callback("abort", &handler);
+        AbortListener { signal, handler }
+    }
+}
+
+impl Drop for AbortListener<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .signal
+            .remove_event_listener_with_callback("abort", &self.handler);
+    }
+}
+
+/// `controller.abort` bound to its controller, callable from a timer or an event.
+fn abort_function(controller: &AbortController) -> Function {
+    let abort: Function = Reflect::get(controller, &JsValue::from_str("abort"))
+        .map(JsCast::unchecked_into)
+        .unwrap_or_else(|_| Function::new_no_args(""));
+    abort.bind0(controller)
+}
+
+/// The environment of one call: the caller's signal and `bearerToken` function.
+pub struct FetchEnv {
+    /// The caller's `AbortSignal`, if any.
+    pub signal: Option<AbortSignal>,
+    /// The `bearerToken` function, when the credential is dynamic.
+    pub bearer: Option<Function>,
+}
+
+impl FetchEnv {
+    async fn attempt(
+        &self,
+        request: &Request,
+        controller: &AbortController,
+    ) -> Result<Response, JsValue> {
+        let mut builder = RequestBuilder::new(&request.url).method(match request.method {
+            Method::Get => gloo_net::http::Method::GET,
+            Method::Post => gloo_net::http::Method::POST,
+        });
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let signal = controller.signal();
+        builder = builder.abort_signal(Some(&signal));
+        let built = match &request.body {
+            Some(body) => builder.body(JsValue::from_str(body)),
+            None => builder.build(),
+        };
+        let response = built
+            .map_err(|e| JsValue::from_str(&e.to_string()))?
+            .send()
+            .await
+            .map_err(|e| JsValue::from_str(&e.to_string()))?;
+        let headers = response.headers();
+        let mut kept = Vec::new();
+        for name in INTERESTING_HEADERS {
+            if let Some(value) = headers.get(name) {
+                kept.push((name.to_owned(), value));
+            }
+        }
+        let declared = headers
+            .get("content-length")
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        let raw: web_sys::Response = response.into();
+        let (body, truncated) = read_body(&raw, declared).await?;
+        Ok(Response {
+            status: raw.status(),
+            headers: kept,
+            body,
+            truncated,
+        })
+    }
+}
+
+/// Reads at most [`MAX_BODY_BYTES`]: a body declared larger is not read at all, and a body
+/// without `Content-Length` is streamed and cut off once it passes the limit.
+async fn read_body(
+    response: &web_sys::Response,
+    declared: Option<usize>,
+) -> Result<(Vec<u8>, bool), JsValue> {
+    let Some(stream) = response.body() else {
+        return Ok((Vec::new(), false));
+    };
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        let _ = stream.cancel();
+        return Ok((Vec::new(), true));
+    }
+    if declared.is_some() {
+        let buffer = JsFuture::from(response.array_buffer()?).await?;
+        return Ok((Uint8Array::new(&buffer).to_vec(), false));
+    }
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let done_key = JsValue::from_str("done");
+    let value_key = JsValue::from_str("value");
+    let mut body = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await?;
+        if Reflect::get(&chunk, &done_key)?.is_truthy() {
+            return Ok((body, false));
+        }
+        let bytes: Uint8Array = Reflect::get(&chunk, &value_key)?.unchecked_into();
+        let length = bytes.length() as usize;
+        if body.len() + length > MAX_BODY_BYTES {
+            let _ = reader.cancel();
+            return Ok((Vec::new(), true));
+        }
+        let start = body.len();
+        body.resize(start + length, 0);
+        bytes.copy_to(&mut body[start..]);
+    }
+}
+
+/// The runtime's words for a failed fetch, with Node's `cause.code` (`ECONNREFUSED`) when present.
+fn describe(error: &JsValue) -> String {
+    let text = |value: &JsValue, key: &str| {
+        Reflect::get(value, &JsValue::from_str(key))
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    let mut message = error
+        .as_string()
+        .or_else(|| text(error, "message"))
+        .unwrap_or_default();
+    if let Ok(cause) = Reflect::get(error, &JsValue::from_str("cause")) {
+        if let Some(detail) = text(&cause, "code").or_else(|| text(&cause, "message")) {
+            if !message.contains(&detail) {
+                if !message.is_empty() {
+                    message.push_str(": ");
+                }
+                message.push_str(&detail);
+            }
+        }
+    }
+    message
+}
+
+impl Env for FetchEnv {
+    async fn send(&self, request: &Request, timeout_ms: f64) -> Result<Response, Transport> {
+        if self.aborted() {
+            return Err(Transport::Aborted);
+        }
+        let controller = AbortController::new().map_err(|e| Transport::Network(describe(&e)))?;
+        let abort = abort_function(&controller);
+        let _timer = Timer::start(&abort, timeout_ms);
+        let _listener = self
+            .signal
+            .as_ref()
+            .map(|signal| AbortListener::attach(signal, abort.clone()));
+        match self.attempt(request, &controller).await {
+            Ok(response) => Ok(response),
+            Err(_) if self.aborted() => Err(Transport::Aborted),
+            Err(_) if controller.signal().aborted() => Err(Transport::Timeout),
+            Err(error) => Err(Transport::Network(describe(&error))),
+        }
+    }
+
+    async fn sleep(&self, ms: f64) -> Result<(), Transport> {
+        if self.aborted() {
+            return Err(Transport::Aborted);
+        }
+        let mut timer = None;
+        let mut listener = None;
+        let promise = Promise::new(&mut |resolve, reject| {
+            timer = Some(Timer::start(&resolve, ms));
+            if let Some(signal) = &self.signal {
+                listener = Some(AbortListener::attach(signal, reject));
+            }
+        });
+        let outcome = JsFuture::from(promise).await;
+        drop(listener);
+        drop(timer);
+        outcome.map(|_| ()).map_err(|_| Transport::Aborted)
+    }
+
+    async fn bearer_token(&self) -> Result<String, TokenFailure> {
+        let Some(function) = &self.bearer else {
+            return Err(TokenFailure::NotAString);
+        };
+        let mut value = function
+            .call0(&JsValue::UNDEFINED)
+            .map_err(|_| TokenFailure::Threw)?;
+        if value.has_type::<Promise>() || is_thenable(&value) {
+            value = JsFuture::from(Promise::resolve(&value))
+                .await
+                .map_err(|_| TokenFailure::Threw)?;
+        }
+        if self.aborted() {
+            return Err(TokenFailure::Aborted);
+        }
+        match value.as_string() {
+            Some(token) if !token.trim().is_empty() => Ok(token),
+            _ => Err(TokenFailure::NotAString),
+        }
+    }
+
+    fn now_ms(&self) -> f64 {
+        js_sys::Date::now()
+    }
+
+    fn epoch_ms(&self) -> f64 {
+        js_sys::Date::now()
+    }
+
+    fn random(&self) -> f64 {
+        js_sys::Math::random()
+    }
+
+    fn aborted(&self) -> bool {
+        self.signal.as_ref().is_some_and(AbortSignal::aborted)
+    }
+}
+
+/// True for any object with a callable `then`.
+fn is_thenable(value: &JsValue) -> bool {
+    value.is_object()
+        && Reflect::get(value, &JsValue::from_str("then")).is_ok_and(|then| then.is_function())
+}

@@ -1,0 +1,722 @@
+//! The JavaScript surface, in one place: the `TruemedClient`, `Gr4vyClient` and `TokenIoClient`
+//! classes, option parsing and validation, the browser credential guard, and the conversion of
+//! statuses and errors into plain JavaScript values and `TokenStatusError`s.
+
+use crate::call::{Call, execute};
+use crate::config::{Auth, ClientConfig, Environment};
+use crate::error::{Error, ErrorKind};
+use crate::fetch::FetchEnv;
+use crate::http::{Request, Response, normalize_base_url};
+use crate::providers::gr4vy::{self, ProvisionParams};
+use crate::providers::{tokenio, truemed};
+use crate::retry::RetryPolicy;
+use crate::status::{Provider, TokenStatus};
+use crate::text::truncate;
+use js_sys::{Array, Function, JSON, Object, Promise, Reflect};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::AbortSignal;
+
+thread_local! {
+    static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+/// Registers the `TokenStatusError` class the package's entry file defines, so that every
+/// rejection is an instance of the class users import. Called once by the entry file.
+#[wasm_bindgen(js_name = __setErrorClass)]
+pub fn set_error_class(class: Function) {
+    ERROR_CLASS.with(|slot| *slot.borrow_mut() = Some(class));
+}
+
+/// Converts an [`Error`] into a `TokenStatusError` (or, before one is registered, an `Error`
+/// named `TokenStatusError` with the same fields).
+pub fn to_js_error(error: &Error) -> JsValue {
+    let mut json = String::with_capacity(256);
+    error.write_fields_json(&mut json);
+    let fields = JSON::parse(&json).unwrap_or_else(|_| Object::new().into());
+    if let Some(cause) = &error.cause {
+        let _ = Reflect::set(&fields, &JsValue::from_str("cause"), &to_js_error(cause));
+    }
+    let message = JsValue::from_str(&error.message);
+    let class = ERROR_CLASS.with(|slot| slot.borrow().clone());
+    if let Some(class) = class {
+        if let Ok(instance) = Reflect::construct(&class, &Array::of2(&message, &fields)) {
+            return instance;
+        }
+    }
+    let plain = js_sys::Error::new(&error.message);
+    plain.set_name("TokenStatusError");
+    Object::assign(&plain, &fields.unchecked_into());
+    plain.into()
+}
+
+/// Converts a status into a plain JavaScript object (it survives `JSON.stringify` and
+/// `structuredClone`).
+pub fn to_js_status(status: &TokenStatus) -> JsValue {
+    let mut json = String::with_capacity(320);
+    status.write_json(&mut json);
+    JSON::parse(&json).unwrap_or(JsValue::NULL)
+}
+
+fn key(name: &str) -> JsValue {
+    JsValue::from_str(name)
+}
+
+/// An options object (or `undefined`), checked for unknown keys and read field by field.
+struct Options {
+    object: Option<Object>,
+    provider: Provider,
+    name: &'static str,
+}
+
+impl Options {
+    fn new(
+        value: &JsValue,
+        provider: Provider,
+        name: &'static str,
+        allowed: &[&str],
+    ) -> Result<Options, Error> {
+        if value.is_undefined() || value.is_null() {
+            return Ok(Options {
+                object: None,
+                provider,
+                name,
+            });
+        }
+        if !value.is_object() || Array::is_array(value) || value.is_function() {
+            let mut message = String::from(name);
+            message.push_str(" must be an object.");
+            return Err(Error::invalid_argument(provider, message));
+        }
+        let object: Object = value.clone().unchecked_into();
+        for k in Object::keys(&object).iter() {
+            let k = k.as_string().unwrap_or_default();
+            if !allowed.contains(&k.as_str()) {
+                let mut message = String::from("Unknown option \"");
+                message.push_str(&truncate(&k, 64));
+                message.push_str("\" in ");
+                message.push_str(name);
+                message.push_str(" (known: ");
+                message.push_str(&allowed.join(", "));
+                message.push_str(").");
+                return Err(Error::invalid_argument(provider, message));
+            }
+        }
+        Ok(Options {
+            object: Some(object),
+            provider,
+            name,
+        })
+    }
+
+    fn get(&self, field: &str) -> JsValue {
+        match &self.object {
+            Some(object) => Reflect::get(object, &key(field)).unwrap_or(JsValue::UNDEFINED),
+            None => JsValue::UNDEFINED,
+        }
+    }
+
+    fn invalid(&self, field: &str, rule: &str) -> Error {
+        let mut message = String::with_capacity(64);
+        message.push_str(self.name);
+        message.push('.');
+        message.push_str(field);
+        message.push_str(" must be ");
+        message.push_str(rule);
+        message.push('.');
+        Error::invalid_argument(self.provider, message)
+    }
+
+    /// A non-empty string without control characters, or absent.
+    fn string(&self, field: &str) -> Result<Option<String>, Error> {
+        let value = self.get(field);
+        if value.is_undefined() {
+            return Ok(None);
+        }
+        match value.as_string() {
+            Some(s) if !s.trim().is_empty() && !s.chars().any(char::is_control) => Ok(Some(s)),
+            _ => Err(self.invalid(field, "a non-empty string without control characters")),
+        }
+    }
+
+    /// A number in `min..=max`, or absent.
+    fn number(&self, field: &str, min: f64, max: f64, integer: bool) -> Result<Option<f64>, Error> {
+        let value = self.get(field);
+        if value.is_undefined() {
+            return Ok(None);
+        }
+        match value.as_f64() {
+            Some(n) if n >= min && n <= max && (!integer || n.fract() == 0.0) => Ok(Some(n)),
+            _ => {
+                let mut rule = String::from(if integer {
+                    "an integer from "
+                } else {
+                    "a number from "
+                });
+                crate::text::push_ms(&mut rule, min);
+                rule.push_str(" to ");
+                crate::text::push_ms(&mut rule, max);
+                Err(self.invalid(field, &rule))
+            }
+        }
+    }
+
+    fn boolean(&self, field: &str) -> Result<Option<bool>, Error> {
+        let value = self.get(field);
+        if value.is_undefined() {
+            return Ok(None);
+        }
+        value
+            .as_bool()
+            .map(Some)
+            .ok_or_else(|| self.invalid(field, "true or false"))
+    }
+}
+
+/// Largest timeout or delay a JavaScript timer accepts (about 24.8 days).
+const MAX_TIMER_MS: f64 = 2_147_483_647.0;
+
+const COMMON_OPTIONS: [&str; 6] = [
+    "environment",
+    "baseUrl",
+    "timeoutMs",
+    "retry",
+    "headers",
+    "allowBrowserCredentials",
+];
+
+/// Reads the options every client shares, with `default_base_url` for the environment.
+fn common_config(
+    options: &Options,
+    default_base_url: impl FnOnce(Environment) -> Result<String, Error>,
+) -> Result<(ClientConfig, bool), Error> {
+    let provider = options.provider;
+    let environment = match options.string("environment")?.as_deref() {
+        None | Some("sandbox") => Environment::Sandbox,
+        Some("production") => Environment::Production,
+        Some(_) => return Err(options.invalid("environment", "\"sandbox\" or \"production\"")),
+    };
+    let base_url = match options.string("baseUrl")? {
+        Some(base) => normalize_base_url(provider, &base)?,
+        None => default_base_url(environment)?,
+    };
+    let mut config = ClientConfig::new(provider, base_url);
+    if let Some(timeout) = options.number("timeoutMs", 1.0, MAX_TIMER_MS, false)? {
+        config.timeout_ms = timeout;
+    }
+    config.retry = retry_policy(options)?;
+    let headers = options.get("headers");
+    if !headers.is_undefined() {
+        if !headers.is_object() || Array::is_array(&headers) {
+            return Err(options.invalid("headers", "an object of header names to string values"));
+        }
+        for entry in Object::entries(&headers.unchecked_into()).iter() {
+            let entry: Array = entry.unchecked_into();
+            let name = entry.get(0).as_string().unwrap_or_default();
+            let value = entry.get(1).as_string();
+            let valid_name = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            match value {
+                Some(value) if valid_name && !value.contains(['\r', '\n', '\0']) => {
+                    config.headers.push((name.to_ascii_lowercase(), value));
+                }
+                _ => {
+                    return Err(options.invalid(
+                        "headers",
+                        "an object of valid header names to string values without line breaks",
+                    ));
+                }
+            }
+        }
+    }
+    let allow_browser = options.boolean("allowBrowserCredentials")?.unwrap_or(false);
+    Ok((config, allow_browser))
+}
+
+fn retry_policy(options: &Options) -> Result<RetryPolicy, Error> {
+    let value = options.get("retry");
+    if value.is_undefined() {
+        return Ok(RetryPolicy::default());
+    }
+    if value.as_bool() == Some(false) {
+        return Ok(RetryPolicy::DISABLED);
+    }
+    let retry = Options::new(
+        &value,
+        options.provider,
+        "retry",
+        &["maxRetries", "initialDelayMs", "maxDelayMs"],
+    )
+    .map_err(|_| options.invalid("retry", "false or an object"))?;
+    let mut policy = RetryPolicy::default();
+    if let Some(n) = retry.number("maxRetries", 0.0, 20.0, true)? {
+        policy.max_retries = n as u32;
+    }
+    if let Some(ms) = retry.number("initialDelayMs", 0.0, MAX_TIMER_MS, false)? {
+        policy.initial_delay_ms = ms;
+    }
+    if let Some(ms) = retry.number("maxDelayMs", 0.0, MAX_TIMER_MS, false)? {
+        policy.max_delay_ms = ms;
+    }
+    Ok(policy)
+}
+
+/// A `bearerToken` option: a string (static) or a function (called before every attempt).
+fn bearer_option(
+    options: &Options,
+    scheme: &'static str,
+) -> Result<(Auth, Option<Function>), Error> {
+    let value = options.get("bearerToken");
+    if value.is_undefined() {
+        return Ok((Auth::None, None));
+    }
+    if value.is_function() {
+        return Ok((Auth::Dynamic { scheme }, Some(value.unchecked_into())));
+    }
+    match options.string("bearerToken") {
+        Ok(Some(token)) => {
+            let mut header = String::from(scheme);
+            header.push(' ');
+            header.push_str(&token);
+            Ok((
+                Auth::Static {
+                    header: "authorization",
+                    value: header,
+                    secret: token,
+                },
+                None,
+            ))
+        }
+        _ => Err(options.invalid(
+            "bearerToken",
+            "a non-empty string, or a function returning one (or a Promise of one)",
+        )),
+    }
+}
+
+/// True in a browser page or a browser worker; false in Node, Deno, Bun and edge workers.
+fn is_browser() -> bool {
+    let global = js_sys::global();
+    let has = |name: &str| Reflect::get(&global, &key(name)).is_ok_and(|v| !v.is_undefined());
+    let navigator = Reflect::get(&global, &key("navigator")).unwrap_or(JsValue::UNDEFINED);
+    let user_agent = if navigator.is_object() {
+        Reflect::get(&navigator, &key("userAgent"))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    if user_agent == "Cloudflare-Workers" || has("Deno") || has("Bun") {
+        return false;
+    }
+    if has("process") {
+        let process = Reflect::get(&global, &key("process")).unwrap_or(JsValue::UNDEFINED);
+        let versions = Reflect::get(&process, &key("versions")).unwrap_or(JsValue::UNDEFINED);
+        if versions.is_object()
+            && Reflect::get(&versions, &key("node")).is_ok_and(|v| v.is_string())
+            && !has("document")
+        {
+            return false;
+        }
+    }
+    if has("document") {
+        return true;
+    }
+    let worker_scope =
+        Reflect::get(&global, &key("WorkerGlobalScope")).unwrap_or(JsValue::UNDEFINED);
+    worker_scope.is_function() && global.is_instance_of_dyn(&worker_scope)
+}
+
+trait InstanceOfDyn {
+    fn is_instance_of_dyn(&self, class: &JsValue) -> bool;
+}
+
+impl InstanceOfDyn for Object {
+    fn is_instance_of_dyn(&self, class: &JsValue) -> bool {
+        let class: &Function = class.unchecked_ref();
+        Reflect::get(class, &key("prototype"))
+            .ok()
+            .and_then(|proto| proto.dyn_into::<Object>().ok())
+            .is_some_and(|proto| proto.is_prototype_of(self))
+    }
+}
+
+/// What every client holds: its configuration and its `bearerToken` function, if any.
+struct Client {
+    config: ClientConfig,
+    bearer: Option<Function>,
+}
+
+/// Per-call options: `signal` and `timeoutMs`.
+struct CallOptions {
+    signal: Option<AbortSignal>,
+    timeout_ms: f64,
+}
+
+impl Client {
+    fn finish(
+        options: &Options,
+        config: ClientConfig,
+        bearer: Option<Function>,
+        allow_browser: bool,
+    ) -> Result<Rc<Client>, JsValue> {
+        if config.has_credential() && !allow_browser && is_browser() {
+            let mut message = String::from("A provider credential was given to ");
+            message.push_str(options.provider.display_name());
+            message.push_str(
+                "'s client in a browser, where any visitor can read it. Keep credentials on your server: point baseUrl at a backend route that adds them (see the README), or pass allowBrowserCredentials: true if you really mean it.",
+            );
+            return Err(to_js_error(&Error::new(
+                ErrorKind::InsecureCredentials,
+                options.provider,
+                message,
+            )));
+        }
+        Ok(Rc::new(Client { config, bearer }))
+    }
+
+    fn call_options(&self, value: &JsValue) -> Result<CallOptions, Error> {
+        let options = Options::new(
+            value,
+            self.config.provider,
+            "options",
+            &["signal", "timeoutMs"],
+        )?;
+        let signal = options.get("signal");
+        let signal = if signal.is_undefined() || signal.is_null() {
+            None
+        } else if signal.is_object()
+            && Reflect::get(&signal, &key("aborted")).is_ok_and(|v| v.as_bool().is_some())
+            && Reflect::get(&signal, &key("addEventListener")).is_ok_and(|v| v.is_function())
+        {
+            Some(signal.unchecked_into::<AbortSignal>())
+        } else {
+            return Err(options.invalid("signal", "an AbortSignal"));
+        };
+        let timeout_ms = options
+            .number("timeoutMs", 1.0, MAX_TIMER_MS, false)?
+            .unwrap_or(self.config.timeout_ms);
+        Ok(CallOptions { signal, timeout_ms })
+    }
+
+    fn id(&self, value: &JsValue, name: &str) -> Result<String, Error> {
+        value.as_string().ok_or_else(|| {
+            let mut message = String::from(name);
+            message.push_str(" must be a string.");
+            Error::invalid_argument(self.config.provider, message)
+        })
+    }
+
+    /// Runs one call through fetch and converts its outcome.
+    async fn run<T>(
+        &self,
+        request: Request,
+        subject: &str,
+        options: &CallOptions,
+        parse: impl Fn(&Response) -> Result<T, Error>,
+    ) -> Result<(T, u32), Error> {
+        let env = FetchEnv {
+            signal: options.signal.clone(),
+            bearer: self.bearer.clone(),
+        };
+        let call = Call {
+            config: &self.config,
+            request,
+            subject,
+            timeout_ms: options.timeout_ms,
+            deadline_ms: None,
+        };
+        execute(&env, &call, parse).await
+    }
+}
+
+/// `what "id"`, with the id shortened for messages.
+fn subject(what: &str, id: &str) -> String {
+    let mut text = String::with_capacity(what.len() + id.len().min(80) + 3);
+    text.push_str(what);
+    text.push_str(" \"");
+    text.push_str(&truncate(id, 80));
+    text.push('"');
+    text
+}
+
+/// Turns a future of a Rust result into a Promise that rejects with a `TokenStatusError`.
+fn promise<F>(future: F) -> Promise
+where
+    F: std::future::Future<Output = Result<JsValue, Error>> + 'static,
+{
+    future_to_promise(async move { future.await.map_err(|error| to_js_error(&error)) })
+}
+
+/// Client for Truemed provision token requests.
+#[wasm_bindgen]
+pub struct TruemedClient {
+    client: Rc<Client>,
+}
+
+#[wasm_bindgen]
+impl TruemedClient {
+    /// `new TruemedClient({ apiKey?, ...ClientOptions })`. Throws `TokenStatusError`
+    /// (`invalid_argument`, `insecure_credentials`) for bad options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<TruemedClient, JsValue> {
+        let mut allowed = COMMON_OPTIONS.to_vec();
+        allowed.push("apiKey");
+        let options = Options::new(&options, Provider::Truemed, "options", &allowed)
+            .map_err(|e| to_js_error(&e))?;
+        let (mut config, allow_browser) =
+            common_config(
+                &options,
+                |env| Ok(truemed::default_base_url(env).to_owned()),
+            )
+            .map_err(|e| to_js_error(&e))?;
+        if let Some(key) = options.string("apiKey").map_err(|e| to_js_error(&e))? {
+            config.auth = Auth::Static {
+                header: truemed::API_KEY_HEADER,
+                value: key.clone(),
+                secret: key,
+            };
+        }
+        Ok(TruemedClient {
+            client: Client::finish(&options, config, None, allow_browser)?,
+        })
+    }
+
+    /// Looks up one provision token request.
+    #[wasm_bindgen(js_name = getProvisionTokenRequest)]
+    pub fn get_provision_token_request(
+        &self,
+        provision_token_request_id: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        promise(async move {
+            let id = client.id(&provision_token_request_id, "provisionTokenRequestId")?;
+            let options = client.call_options(&options)?;
+            let request = truemed::status_request(&client.config, &id)?;
+            let what = subject("provision token request", &id);
+            let (status, _) = client
+                .run(request, &what, &options, |r| truemed::parse_status(&id, r))
+                .await?;
+            Ok(to_js_status(&status))
+        })
+    }
+}
+
+/// Client for Gr4vy payment service tokens.
+#[wasm_bindgen]
+pub struct Gr4vyClient {
+    client: Rc<Client>,
+}
+
+#[wasm_bindgen]
+impl Gr4vyClient {
+    /// `new Gr4vyClient({ instanceId?, bearerToken?, merchantAccountId?, ...ClientOptions })`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<Gr4vyClient, JsValue> {
+        let mut allowed = COMMON_OPTIONS.to_vec();
+        allowed.extend(["instanceId", "bearerToken", "merchantAccountId"]);
+        let build = || -> Result<(Options, ClientConfig, Option<Function>, bool), Error> {
+            let options = Options::new(&options, Provider::Gr4vy, "options", &allowed)?;
+            let instance = options.string("instanceId")?;
+            let (mut config, allow_browser) = common_config(&options, |env| match &instance {
+                Some(instance) => {
+                    gr4vy::validate_instance_id(instance)?;
+                    Ok(gr4vy::default_base_url(instance, env))
+                }
+                None => Err(Error::invalid_argument(
+                    Provider::Gr4vy,
+                    "Gr4vyClient needs instanceId (your Gr4vy instance) or baseUrl.",
+                )),
+            })?;
+            if let Some(instance) = &instance {
+                gr4vy::validate_instance_id(instance)?;
+            }
+            let (auth, bearer) = bearer_option(&options, "bearer")?;
+            config.auth = auth;
+            if let Some(account) = options.string("merchantAccountId")? {
+                config
+                    .headers
+                    .insert(0, (gr4vy::MERCHANT_ACCOUNT_HEADER.to_owned(), account));
+            }
+            Ok((options, config, bearer, allow_browser))
+        };
+        let (options, config, bearer, allow_browser) = build().map_err(|e| to_js_error(&e))?;
+        Ok(Gr4vyClient {
+            client: Client::finish(&options, config, bearer, allow_browser)?,
+        })
+    }
+
+    /// Provisions a payment service token (POST, never retried once sent).
+    #[wasm_bindgen(js_name = provisionPaymentServiceToken)]
+    pub fn provision_payment_service_token(
+        &self,
+        payment_method_id: JsValue,
+        params: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        promise(async move {
+            let payment_method_id = client.id(&payment_method_id, "paymentMethodId")?;
+            let fields = Options::new(
+                &params,
+                Provider::Gr4vy,
+                "params",
+                &["paymentServiceId", "redirectUrl", "securityCode"],
+            )?;
+            if fields.object.is_none() {
+                return Err(Error::invalid_argument(
+                    Provider::Gr4vy,
+                    "provisionPaymentServiceToken needs { paymentServiceId, redirectUrl }.",
+                ));
+            }
+            let required = |field: &str| {
+                fields
+                    .string(field)?
+                    .ok_or_else(|| fields.invalid(field, "a non-empty string"))
+            };
+            let security_code = fields.get("securityCode");
+            let params = ProvisionParams {
+                payment_service_id: required("paymentServiceId")?,
+                redirect_url: required("redirectUrl")?,
+                security_code: if security_code.is_undefined() || security_code.is_null() {
+                    None
+                } else {
+                    Some(security_code.as_string().ok_or_else(|| {
+                        fields.invalid("securityCode", "a string of 3 or 4 digits")
+                    })?)
+                },
+            };
+            let options = client.call_options(&options)?;
+            let request = gr4vy::provision_request(&client.config, &payment_method_id, &params)?;
+            let what = subject("payment method", &payment_method_id);
+            let (status, _) = client
+                .run(request, &what, &options, gr4vy::parse_token)
+                .await?;
+            Ok(to_js_status(&status))
+        })
+    }
+
+    /// Lists a payment method's payment service tokens, optionally for one payment service.
+    #[wasm_bindgen(js_name = listPaymentServiceTokens)]
+    pub fn list_payment_service_tokens(
+        &self,
+        payment_method_id: JsValue,
+        params: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        promise(async move {
+            let payment_method_id = client.id(&payment_method_id, "paymentMethodId")?;
+            let filter = Options::new(&params, Provider::Gr4vy, "params", &["paymentServiceId"])?;
+            let service = filter.string("paymentServiceId")?;
+            let options = client.call_options(&options)?;
+            let request =
+                gr4vy::list_request(&client.config, &payment_method_id, service.as_deref())?;
+            let what = subject("payment method", &payment_method_id);
+            let (tokens, _) = client
+                .run(request, &what, &options, gr4vy::parse_list)
+                .await?;
+            let list = Array::new_with_length(tokens.len() as u32);
+            for (i, token) in tokens.iter().enumerate() {
+                list.set(i as u32, to_js_status(token));
+            }
+            Ok(list.into())
+        })
+    }
+
+    /// One payment service token's status (lists the payment method's tokens and picks it).
+    #[wasm_bindgen(js_name = getPaymentServiceToken)]
+    pub fn get_payment_service_token(
+        &self,
+        payment_method_id: JsValue,
+        payment_service_token_id: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        let client = self.client.clone();
+        promise(async move {
+            let payment_method_id = client.id(&payment_method_id, "paymentMethodId")?;
+            let token_id = client.id(&payment_service_token_id, "paymentServiceTokenId")?;
+            crate::http::validate_id(Provider::Gr4vy, "paymentServiceTokenId", &token_id)?;
+            let options = client.call_options(&options)?;
+            let request = gr4vy::list_request(&client.config, &payment_method_id, None)?;
+            let what = subject("payment service token", &token_id);
+            let (tokens, attempts) = client
+                .run(request, &what, &options, gr4vy::parse_list)
+                .await?;
+            let status =
+                gr4vy::find_token(tokens, &payment_method_id, &token_id).map_err(|mut e| {
+                    e.attempts = attempts;
+                    e
+                })?;
+            Ok(to_js_status(&status))
+        })
+    }
+}
+
+/// Client for Token.io token request results.
+#[wasm_bindgen]
+pub struct TokenIoClient {
+    client: Rc<Client>,
+}
+
+#[wasm_bindgen]
+impl TokenIoClient {
+    /// `new TokenIoClient({ bearerToken?, basicCredentials?, ...ClientOptions })`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<TokenIoClient, JsValue> {
+        let mut allowed = COMMON_OPTIONS.to_vec();
+        allowed.extend(["bearerToken", "basicCredentials"]);
+        let build = || -> Result<(Options, ClientConfig, Option<Function>, bool), Error> {
+            let options = Options::new(&options, Provider::TokenIo, "options", &allowed)?;
+            let (mut config, allow_browser) =
+                common_config(
+                    &options,
+                    |env| Ok(tokenio::default_base_url(env).to_owned()),
+                )?;
+            let (auth, bearer) = bearer_option(&options, "Bearer")?;
+            config.auth = auth;
+            if let Some(basic) = options.string("basicCredentials")? {
+                if config.auth != Auth::None {
+                    return Err(Error::invalid_argument(
+                        Provider::TokenIo,
+                        "Pass either bearerToken or basicCredentials, not both.",
+                    ));
+                }
+                let mut value = String::from("Basic ");
+                value.push_str(basic.trim());
+                config.auth = Auth::Static {
+                    header: "authorization",
+                    value,
+                    secret: basic.trim().to_owned(),
+                };
+            }
+            Ok((options, config, bearer, allow_browser))
+        };
+        let (options, config, bearer, allow_browser) = build().map_err(|e| to_js_error(&e))?;
+        Ok(TokenIoClient {
+            client: Client::finish(&options, config, bearer, allow_browser)?,
+        })
+    }
+
+    /// Looks up one token request's result.
+    #[wasm_bindgen(js_name = getTokenRequestResult)]
+    pub fn get_token_request_result(&self, token_request_id: JsValue, options: JsValue) -> Promise {
+        let client = self.client.clone();
+        promise(async move {
+            let id = client.id(&token_request_id, "tokenRequestId")?;
+            let options = client.call_options(&options)?;
+            let request = tokenio::result_request(&client.config, &id)?;
+            let what = subject("token request", &id);
+            let (status, _) = client
+                .run(request, &what, &options, |r| tokenio::parse_result(&id, r))
+                .await?;
+            Ok(to_js_status(&status))
+        })
+    }
+}

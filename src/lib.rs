@@ -1,0 +1,30 @@
+//! # token-status
+//!
+//! Has this payment token been provisioned yet? One normalized answer ([`TokenStatus`]) from
+//! three providers — Truemed provision token requests, Gr4vy payment service tokens and
+//! Token.io token request results — with polite retries, and a JavaScript API (compiled to
+//! WebAssembly) that works the same in Node, browsers, bundlers and edge runtimes.
+//!
+//! The crate is a sans-IO core: everything that decides — URLs and encoding ([`http`]),
+//! request building and answer mapping ([`providers`]), errors ([`error`]), retry timing
+//! ([`retry`]) and the call loop ([`call`]) — is pure Rust, tested natively. The only I/O is in
+//! `fetch` (fetch, `AbortSignal`, timers) and the JavaScript surface is `js`, both compiled for
+//! `wasm32` only.
+
+pub mod call;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod json;
+pub mod providers;
+pub mod retry;
+pub mod status;
+pub mod text;
+
+#[cfg(target_arch = "wasm32")]
+mod fetch;
+#[cfg(target_arch = "wasm32")]
+pub mod js;
+
+pub use error::{Error, ErrorKind};
+pub use status::{Provider, TokenState, TokenStatus};

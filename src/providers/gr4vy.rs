@@ -1,0 +1,442 @@
+//! Gr4vy payment service tokens: `GET` (list) and `POST` (provision) on
+//! `/payment-methods/{payment_method_id}/payment-service-tokens`. There is no get-one endpoint:
+//! one token's status is the list, matched by `id`.
+
+use super::{ErrorDetails, first_string, object_body, optional_string, wrong_type};
+use crate::config::{ClientConfig, Environment};
+use crate::error::{Error, ErrorKind};
+use crate::http::{Method, Request, Response, push_query_value, push_segment, validate_id};
+use crate::json::{self, Value};
+use crate::status::{Provider, ProviderFields, TokenState, TokenStatus};
+
+/// Header naming the merchant account a call acts for.
+pub const MERCHANT_ACCOUNT_HEADER: &str = "x-gr4vy-merchant-account-id";
+
+/// The default host for an instance and environment (no version prefix).
+pub fn default_base_url(instance_id: &str, environment: Environment) -> String {
+    let mut url = String::with_capacity(instance_id.len() + 32);
+    url.push_str(match environment {
+        Environment::Sandbox => "https://api.sandbox.",
+        Environment::Production => "https://api.",
+    });
+    url.push_str(instance_id);
+    url.push_str(".gr4vy.app");
+    url
+}
+
+/// Checks an instance id: the DNS label Gr4vy issues (letters, digits, `-`).
+pub fn validate_instance_id(instance_id: &str) -> Result<(), Error> {
+    let valid = !instance_id.is_empty()
+        && instance_id.len() <= 63
+        && instance_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::invalid_argument(
+            Provider::Gr4vy,
+            "instanceId must be your Gr4vy instance id (letters, digits and '-'), or set baseUrl.",
+        ))
+    }
+}
+
+/// What the provision call sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionParams {
+    /// The payment service (connection) to provision a token for.
+    pub payment_service_id: String,
+    /// Where Gr4vy sends the buyer back after approval.
+    pub redirect_url: String,
+    /// Card security code, 3–4 digits, when the connection needs it.
+    pub security_code: Option<String>,
+}
+
+fn collection_url(config: &ClientConfig, payment_method_id: &str) -> Result<String, Error> {
+    validate_id(Provider::Gr4vy, "paymentMethodId", payment_method_id)?;
+    let mut url = String::with_capacity(config.base_url.len() + 48 + payment_method_id.len());
+    url.push_str(&config.base_url);
+    url.push_str("/payment-methods/");
+    push_segment(&mut url, payment_method_id);
+    url.push_str("/payment-service-tokens");
+    Ok(url)
+}
+
+/// The list request, optionally filtered by payment service.
+pub fn list_request(
+    config: &ClientConfig,
+    payment_method_id: &str,
+    payment_service_id: Option<&str>,
+) -> Result<Request, Error> {
+    let mut url = collection_url(config, payment_method_id)?;
+    if let Some(service) = payment_service_id {
+        validate_id(Provider::Gr4vy, "paymentServiceId", service)?;
+        url.push_str("?payment_service_id=");
+        push_query_value(&mut url, service);
+    }
+    Ok(Request::new(Method::Get, url))
+}
+
+/// The provision request: `{"payment_service_id","redirect_url","security_code"?}` (no other
+/// fields are allowed by Gr4vy; `security_code` is omitted when absent).
+pub fn provision_request(
+    config: &ClientConfig,
+    payment_method_id: &str,
+    params: &ProvisionParams,
+) -> Result<Request, Error> {
+    let url = collection_url(config, payment_method_id)?;
+    validate_id(
+        Provider::Gr4vy,
+        "paymentServiceId",
+        &params.payment_service_id,
+    )?;
+    if params.redirect_url.trim().is_empty() || params.redirect_url.chars().any(char::is_control) {
+        return Err(Error::invalid_argument(
+            Provider::Gr4vy,
+            "redirectUrl must be a non-empty URL without control characters.",
+        ));
+    }
+    if let Some(code) = &params.security_code {
+        if !(3..=4).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::invalid_argument(
+                Provider::Gr4vy,
+                "securityCode must be 3 or 4 digits.",
+            ));
+        }
+    }
+    let mut body = String::with_capacity(96 + params.redirect_url.len());
+    body.push_str("{\"payment_service_id\":");
+    json::write_string(&mut body, &params.payment_service_id);
+    body.push_str(",\"redirect_url\":");
+    json::write_string(&mut body, &params.redirect_url);
+    if let Some(code) = &params.security_code {
+        body.push_str(",\"security_code\":");
+        json::write_string(&mut body, code);
+    }
+    body.push('}');
+    let mut request = Request::new(Method::Post, url);
+    request.set_header("content-type", "application/json".to_owned());
+    request.body = Some(body);
+    Ok(request)
+}
+
+/// Maps one PaymentServiceToken object.
+fn token_status(item: &Value, status_code: u16) -> Result<TokenStatus, Error> {
+    let bad = |what: String| Error::invalid_response(Provider::Gr4vy, status_code, &what);
+    if !item.is_object() {
+        return Err(bad("a payment service token is not an object".to_owned()));
+    }
+    let string =
+        |key: &str| optional_string(item, key).map_err(|()| bad(wrong_type(key, "a string")));
+    let id = string("id")?.ok_or_else(|| bad("a payment service token has no `id`".to_owned()))?;
+    let status = string("status")?
+        .ok_or_else(|| bad("a payment service token has no `status`".to_owned()))?;
+    Ok(TokenStatus {
+        provider: Provider::Gr4vy,
+        state: TokenState::from_gr4vy(&status),
+        id,
+        provider_status: Some(status),
+        token: string("token")?,
+        action_url: string("approval_url")?,
+        reason: None,
+        metadata: None,
+        fields: ProviderFields::Gr4vy {
+            payment_method_id: string("payment_method_id")?,
+            payment_service_id: string("payment_service_id")?,
+            created_at: string("created_at")?,
+            updated_at: string("updated_at")?,
+        },
+    })
+}
+
+/// Maps the provision answer (201, one PaymentServiceToken).
+pub fn parse_token(response: &Response) -> Result<TokenStatus, Error> {
+    token_status(&object_body(Provider::Gr4vy, response)?, response.status)
+}
+
+/// Maps the list answer `{"items": [PaymentServiceToken, ...]}`.
+pub fn parse_list(response: &Response) -> Result<Vec<TokenStatus>, Error> {
+    let body = object_body(Provider::Gr4vy, response)?;
+    let items = body.get("items").and_then(Value::as_array).ok_or_else(|| {
+        Error::invalid_response(
+            Provider::Gr4vy,
+            response.status,
+            &wrong_type("items", "a list"),
+        )
+    })?;
+    items
+        .iter()
+        .map(|item| token_status(item, response.status))
+        .collect()
+}
+
+/// Picks one token out of a list answer; `not_found` (no HTTP status, no code) when it is not
+/// there.
+pub fn find_token(
+    tokens: Vec<TokenStatus>,
+    payment_method_id: &str,
+    payment_service_token_id: &str,
+) -> Result<TokenStatus, Error> {
+    tokens
+        .into_iter()
+        .find(|t| t.id == payment_service_token_id)
+        .ok_or_else(|| {
+            let mut message = String::with_capacity(200);
+            message.push_str("Gr4vy lists no payment service token \"");
+            message.push_str(payment_service_token_id);
+            message.push_str("\" for payment method \"");
+            message.push_str(payment_method_id);
+            message.push_str("\". Check both ids, and that the client uses the same instance, environment and merchant account that provisioned it.");
+            Error::new(ErrorKind::NotFound, Provider::Gr4vy, message)
+        })
+}
+
+/// Gr4vy error bodies: `{"type":"error","code","status","message","details":[...]}`, or for 422
+/// `{"detail":[{"loc":[...],"msg","type"}]}`.
+pub fn error_details(body: &Value) -> ErrorDetails {
+    let mut message = first_string(body, &["message"]);
+    if let Some(details) = body.get("detail").and_then(Value::as_array) {
+        let mut text = String::new();
+        for detail in details.iter().take(5) {
+            let Some(msg) = detail.get("msg").and_then(Value::as_str) else {
+                continue;
+            };
+            if !text.is_empty() {
+                text.push_str("; ");
+            }
+            if let Some(loc) = detail.get("loc").and_then(Value::as_array) {
+                let path: Vec<String> = loc
+                    .iter()
+                    .filter_map(|part| match part {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Number(n) if *n >= 0.0 && n.fract() == 0.0 && *n < 1e9 => {
+                            let mut s = String::new();
+                            crate::text::push_u32(&mut s, *n as u32);
+                            Some(s)
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if !path.is_empty() {
+                    text.push_str(&path.join("."));
+                    text.push_str(": ");
+                }
+            }
+            text.push_str(msg);
+        }
+        if !text.is_empty() {
+            message = Some(text);
+        }
+    } else if let Some(detail) = body.get("details").and_then(Value::as_array) {
+        // Append the first detail's own message when the top-level one is generic.
+        if let (Some(top), Some(first)) = (
+            &message,
+            detail
+                .first()
+                .and_then(|d| d.get("message"))
+                .and_then(Value::as_str),
+        ) {
+            if !top.contains(first) {
+                message = Some([top.as_str(), " (", first, ")"].concat());
+            }
+        }
+    }
+    ErrorDetails {
+        code: first_string(body, &["code"]),
+        message,
+        trace_id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PM: &str = "46973e9d-88a7-44a6-abfe-be4ff0134ff4";
+
+    fn config() -> ClientConfig {
+        ClientConfig::new(Provider::Gr4vy, "http://sim/gr4vy".into())
+    }
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            body: body.as_bytes().to_vec(),
+            ..Response::default()
+        }
+    }
+
+    fn token_json(id: &str, status: &str) -> String {
+        [
+            r#"{"type":"payment-service-token","id":""#,
+            id,
+            r#"","payment_method_id":"pm","payment_service_id":"ps","status":""#,
+            status,
+            r#"","approval_url":null,"token":null,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:01Z"}"#,
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(
+            default_base_url("acme", Environment::Sandbox),
+            "https://api.sandbox.acme.gr4vy.app"
+        );
+        assert_eq!(
+            default_base_url("acme", Environment::Production),
+            "https://api.acme.gr4vy.app"
+        );
+        assert!(validate_instance_id("acme-1").is_ok());
+        for bad in ["", "a.b", "a/b", "évil"] {
+            assert!(validate_instance_id(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn requests() {
+        let list = list_request(&config(), PM, None).unwrap();
+        assert_eq!(
+            list.url,
+            [
+                "http://sim/gr4vy/payment-methods/",
+                PM,
+                "/payment-service-tokens"
+            ]
+            .concat()
+        );
+        let filtered = list_request(&config(), "a b", Some("x&y=z")).unwrap();
+        assert_eq!(
+            filtered.url,
+            "http://sim/gr4vy/payment-methods/a%20b/payment-service-tokens?payment_service_id=x%26y%3Dz"
+        );
+        let params = ProvisionParams {
+            payment_service_id: "ps-1".into(),
+            redirect_url: "https://shop.example/back?x=\"1\"".into(),
+            security_code: None,
+        };
+        let post = provision_request(&config(), PM, &params).unwrap();
+        assert_eq!(post.method, Method::Post);
+        assert_eq!(
+            post.body.as_deref(),
+            Some(
+                r#"{"payment_service_id":"ps-1","redirect_url":"https://shop.example/back?x=\"1\""}"#
+            )
+        );
+        assert!(
+            post.headers
+                .contains(&("content-type".into(), "application/json".into()))
+        );
+        let with_code = ProvisionParams {
+            security_code: Some("123".into()),
+            ..params.clone()
+        };
+        assert!(
+            provision_request(&config(), PM, &with_code)
+                .unwrap()
+                .body
+                .unwrap()
+                .ends_with(r#","security_code":"123"}"#)
+        );
+        for bad in ["12", "12345", "12a", "", "１２３"] {
+            let p = ProvisionParams {
+                security_code: Some(bad.into()),
+                ..params.clone()
+            };
+            assert_eq!(
+                provision_request(&config(), PM, &p).unwrap_err().kind,
+                ErrorKind::InvalidArgument,
+                "{bad:?}"
+            );
+        }
+        let no_redirect = ProvisionParams {
+            redirect_url: " ".into(),
+            ..params
+        };
+        assert!(provision_request(&config(), PM, &no_redirect).is_err());
+    }
+
+    #[test]
+    fn statuses() {
+        for (status, state) in [
+            ("processing", TokenState::Pending),
+            ("buyer_approval_required", TokenState::ActionRequired),
+            ("succeeded", TokenState::Succeeded),
+            ("failed", TokenState::Failed),
+            ("paused", TokenState::Unknown),
+        ] {
+            let token = parse_token(&response(201, &token_json("t1", status))).unwrap();
+            assert_eq!(token.state, state);
+            assert_eq!(token.provider_status.as_deref(), Some(status));
+            assert_eq!(
+                token.fields,
+                ProviderFields::Gr4vy {
+                    payment_method_id: Some("pm".into()),
+                    payment_service_id: Some("ps".into()),
+                    created_at: Some("2026-01-01T00:00:00Z".into()),
+                    updated_at: Some("2026-01-01T00:00:01Z".into()),
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn lists_and_finding() {
+        let body = [
+            "{\"items\":[",
+            &token_json("a", "processing"),
+            ",",
+            &token_json("b", "succeeded"),
+            "]}",
+        ]
+        .concat();
+        let tokens = parse_list(&response(200, &body)).unwrap();
+        assert_eq!(tokens.len(), 2);
+        let b = find_token(tokens.clone(), PM, "b").unwrap();
+        assert_eq!(b.state, TokenState::Succeeded);
+        let missing = find_token(tokens, PM, "c").unwrap_err();
+        assert_eq!(missing.kind, ErrorKind::NotFound);
+        assert_eq!((missing.status, missing.code), (None, None));
+        assert!(
+            parse_list(&response(200, r#"{"items":[]}"#))
+                .unwrap()
+                .is_empty()
+        );
+        for bad in [
+            r#"{"items":{}}"#,
+            r#"{}"#,
+            r#"{"items":[1]}"#,
+            r#"{"items":[{"id":"a"}]}"#,
+            r#"{"items":[{"id":"a","status":3}]}"#,
+        ] {
+            assert_eq!(
+                parse_list(&response(200, bad)).unwrap_err().kind,
+                ErrorKind::InvalidResponse,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors() {
+        let body = json::parse(br#"{"type":"error","code":"unauthorized","status":401,"message":"No valid API authentication found","details":[]}"#).unwrap();
+        let details = error_details(&body);
+        assert_eq!(details.code.as_deref(), Some("unauthorized"));
+        assert_eq!(
+            details.message.as_deref(),
+            Some("No valid API authentication found")
+        );
+        let body = json::parse(br#"{"type":"error","code":"bad_request","message":"Request failed validation","details":[{"location":"body","pointer":"/redirect_url","message":"field required","type":"value_error"}]}"#).unwrap();
+        assert_eq!(
+            error_details(&body).message.as_deref(),
+            Some("Request failed validation (field required)")
+        );
+        let body = json::parse(br#"{"detail":[{"loc":["body","security_code"],"msg":"string does not match regex","type":"value_error.str.regex"},{"loc":["body",0],"msg":"x","type":"t"}]}"#).unwrap();
+        let details = error_details(&body);
+        assert_eq!(
+            details.message.as_deref(),
+            Some("body.security_code: string does not match regex; body.0: x")
+        );
+        assert_eq!(details.code, None);
+    }
+}

@@ -1,0 +1,178 @@
+//! The three providers, one file each: default hosts, request building, wire types and the
+//! mapping of their answers and error bodies. Pure: no I/O here.
+
+pub mod gr4vy;
+pub mod tokenio;
+pub mod truemed;
+
+use crate::error::Error;
+use crate::http::Response;
+use crate::json::{self, Value};
+use crate::status::Provider;
+use crate::text::truncate;
+
+/// What a provider's error body says, where it says it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ErrorDetails {
+    /// The provider's own error code.
+    pub code: Option<String>,
+    /// The provider's human message (already truncated).
+    pub message: Option<String>,
+    /// Token.io `tokenTraceId`.
+    pub trace_id: Option<String>,
+}
+
+/// Longest provider message carried into an error message, in bytes.
+const MAX_PROVIDER_MESSAGE: usize = 300;
+
+/// Reads a non-2xx body the way `provider` shapes its errors. A body that is not JSON is
+/// described rather than quoted when it is HTML, and quoted (truncated) otherwise.
+pub fn error_details(provider: Provider, response: &Response) -> ErrorDetails {
+    let details = match json::parse(&response.body) {
+        Ok(body) => match provider {
+            Provider::Truemed => truemed::error_details(&body),
+            Provider::Gr4vy => gr4vy::error_details(&body),
+            Provider::TokenIo => tokenio::error_details(&body),
+        },
+        Err(_) => ErrorDetails {
+            message: plain_text_message(&response.body),
+            ..ErrorDetails::default()
+        },
+    };
+    ErrorDetails {
+        message: details
+            .message
+            .map(|m| truncate(m.trim(), MAX_PROVIDER_MESSAGE)),
+        ..details
+    }
+}
+
+fn plain_text_message(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        None
+    } else if text.starts_with('<') {
+        Some("an HTML page instead of JSON".to_owned())
+    } else {
+        Some(text.to_owned())
+    }
+}
+
+/// Parses a 2xx body as a JSON object, or says why it is not one.
+pub(crate) fn object_body(provider: Provider, response: &Response) -> Result<Value, Error> {
+    let bad = |what: &str| Error::invalid_response(provider, response.status, what);
+    if response.truncated {
+        return Err(bad("the body is larger than 4 MiB"));
+    }
+    if response.body.iter().all(u8::is_ascii_whitespace) {
+        return Err(bad("the body is empty"));
+    }
+    match json::parse(&response.body) {
+        Ok(value) if value.is_object() => Ok(value),
+        Ok(_) => Err(bad("expected a JSON object")),
+        Err(_) if response.body.trim_ascii_start().starts_with(b"<") => {
+            Err(bad("an HTML page instead of JSON"))
+        }
+        Err(_) => Err(bad("the JSON is malformed or truncated")),
+    }
+}
+
+/// A member that must be a string or absent/null; any other type is `Err(())`.
+pub(crate) fn optional_string(object: &Value, key: &str) -> Result<Option<String>, ()> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(()),
+    }
+}
+
+/// A member that may hold a string under any of `keys`, first found wins; other types ignored.
+pub(crate) fn first_string(object: &Value, keys: &[&str]) -> Option<String> {
+    keys.iter()
+        .find_map(|key| object.get(key).and_then(Value::as_str))
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_owned)
+}
+
+/// The message for a field with the wrong type: "`field` is not a string".
+pub(crate) fn wrong_type(field: &str, expected: &str) -> String {
+    let mut what = String::with_capacity(field.len() + 24);
+    what.push('`');
+    what.push_str(field);
+    what.push_str("` is not ");
+    what.push_str(expected);
+    what
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn response(status: u16, body: &[u8]) -> Response {
+        Response {
+            status,
+            body: body.to_vec(),
+            ..Response::default()
+        }
+    }
+
+    #[test]
+    fn non_json_error_bodies() {
+        let html = response(502, b"<html><body>Bad gateway</body></html>");
+        assert_eq!(
+            error_details(Provider::Gr4vy, &html).message.as_deref(),
+            Some("an HTML page instead of JSON")
+        );
+        let text = response(500, b"  upstream exploded \n");
+        assert_eq!(
+            error_details(Provider::Truemed, &text).message.as_deref(),
+            Some("upstream exploded")
+        );
+        assert_eq!(
+            error_details(Provider::TokenIo, &response(500, b"")),
+            ErrorDetails::default()
+        );
+        let long = response(500, "x".repeat(10_000).as_bytes());
+        assert!(
+            error_details(Provider::TokenIo, &long)
+                .message
+                .unwrap()
+                .len()
+                < 400
+        );
+    }
+
+    #[test]
+    fn object_bodies() {
+        let kinds = |body: &[u8]| {
+            object_body(Provider::Truemed, &response(200, body)).map_err(|e| e.message)
+        };
+        assert!(kinds(b"{}").is_ok());
+        assert!(kinds(b"").unwrap_err().contains("empty"));
+        assert!(kinds(b"<!doctype html>").unwrap_err().contains("HTML"));
+        assert!(kinds(b"{\"a\":").unwrap_err().contains("malformed"));
+        assert!(kinds(b"[1]").unwrap_err().contains("object"));
+        let mut big = response(200, b"{}");
+        big.truncated = true;
+        assert!(
+            object_body(Provider::Truemed, &big)
+                .unwrap_err()
+                .message
+                .contains("4 MiB")
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn error_bodies_never_panic(body in any::<Vec<u8>>(), status in 100u16..600) {
+            for provider in [Provider::Truemed, Provider::Gr4vy, Provider::TokenIo] {
+                let details = error_details(provider, &response(status, &body));
+                if let Some(m) = details.message {
+                    prop_assert!(m.len() <= MAX_PROVIDER_MESSAGE + 3);
+                }
+            }
+        }
+    }
+}

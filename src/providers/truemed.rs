@@ -1,0 +1,166 @@
+//! Truemed "Retrieve Provision Token Request":
+//! `GET /api/v1/payment_tokens/provision_request/{provision_token_request_id}`, authenticated
+//! with `x-truemed-api-key`. The body has no status field: `payment_token` null means pending.
+
+use super::{ErrorDetails, first_string, object_body, optional_string, wrong_type};
+use crate::config::{ClientConfig, Environment};
+use crate::error::Error;
+use crate::http::{Method, Request, Response, push_segment, validate_id};
+use crate::json::Value;
+use crate::status::{Provider, ProviderFields, TokenState, TokenStatus};
+
+/// The header that carries the sales channel API key.
+pub const API_KEY_HEADER: &str = "x-truemed-api-key";
+
+/// The default host for an environment.
+pub fn default_base_url(environment: Environment) -> &'static str {
+    match environment {
+        Environment::Sandbox => "https://dev-api.truemed.com",
+        Environment::Production => "https://api.truemed.com",
+    }
+}
+
+/// The status request for one provision token request id.
+pub fn status_request(
+    config: &ClientConfig,
+    provision_token_request_id: &str,
+) -> Result<Request, Error> {
+    validate_id(
+        Provider::Truemed,
+        "provisionTokenRequestId",
+        provision_token_request_id,
+    )?;
+    let mut url =
+        String::with_capacity(config.base_url.len() + 48 + provision_token_request_id.len());
+    url.push_str(&config.base_url);
+    url.push_str("/api/v1/payment_tokens/provision_request/");
+    push_segment(&mut url, provision_token_request_id);
+    Ok(Request::new(Method::Get, url))
+}
+
+/// Maps a 2xx answer: `{"metadata": string|null, "payment_token": string|null}`.
+pub fn parse_status(
+    provision_token_request_id: &str,
+    response: &Response,
+) -> Result<TokenStatus, Error> {
+    let body = object_body(Provider::Truemed, response)?;
+    let bad = |what: String| Error::invalid_response(Provider::Truemed, response.status, &what);
+    let token = optional_string(&body, "payment_token")
+        .map_err(|()| bad(wrong_type("payment_token", "a string or null")))?
+        .filter(|t| !t.is_empty());
+    let metadata = match body.get("metadata") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        // Documented as a string; an object is kept as its JSON text rather than refused.
+        Some(other) => {
+            let mut text = String::new();
+            other.write(&mut text);
+            Some(text)
+        }
+    };
+    Ok(TokenStatus {
+        provider: Provider::Truemed,
+        id: provision_token_request_id.to_owned(),
+        state: TokenState::from_truemed(token.as_deref()),
+        provider_status: None,
+        token,
+        action_url: None,
+        reason: None,
+        metadata,
+        fields: ProviderFields::Truemed,
+    })
+}
+
+/// Truemed's error body shape is unconfirmed: reads `message`, `detail` or `error` as the
+/// message and a string `code` or `error` as the code.
+pub fn error_details(body: &Value) -> ErrorDetails {
+    ErrorDetails {
+        code: first_string(body, &["code", "error"]),
+        message: first_string(body, &["message", "detail", "error"]),
+        trace_id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json;
+
+    fn config() -> ClientConfig {
+        ClientConfig::new(Provider::Truemed, "http://sim/truemed".into())
+    }
+
+    fn ok(body: &str) -> Response {
+        Response {
+            status: 200,
+            body: body.as_bytes().to_vec(),
+            ..Response::default()
+        }
+    }
+
+    #[test]
+    fn request() {
+        let request = status_request(&config(), "ptr_1/../x").unwrap();
+        assert_eq!(request.method, Method::Get);
+        assert_eq!(
+            request.url,
+            "http://sim/truemed/api/v1/payment_tokens/provision_request/ptr_1%2F..%2Fx"
+        );
+        assert!(request.body.is_none());
+        assert!(status_request(&config(), "").is_err());
+    }
+
+    #[test]
+    fn pending_and_provisioned() {
+        let pending =
+            parse_status("ptr_1", &ok(r#"{"metadata":null,"payment_token":null}"#)).unwrap();
+        assert_eq!(pending.state, TokenState::Pending);
+        assert!(!pending.terminal());
+        assert_eq!(pending.provider_status, None);
+        let done = parse_status(
+            "ptr_1",
+            &ok(r#"{"metadata":"order-1","payment_token":"tm_pt_9","extra":[1]}"#),
+        )
+        .unwrap();
+        assert_eq!(done.state, TokenState::Succeeded);
+        assert_eq!(done.token.as_deref(), Some("tm_pt_9"));
+        assert_eq!(done.metadata.as_deref(), Some("order-1"));
+        assert_eq!(done.id, "ptr_1");
+        // Absent fields are pending too.
+        assert_eq!(
+            parse_status("p", &ok("{}")).unwrap().state,
+            TokenState::Pending
+        );
+        let object_metadata = parse_status("p", &ok(r#"{"metadata":{"a":1}}"#)).unwrap();
+        assert_eq!(object_metadata.metadata.as_deref(), Some(r#"{"a":1}"#));
+    }
+
+    #[test]
+    fn wrong_types_are_invalid_responses() {
+        for body in [
+            r#"{"payment_token":7}"#,
+            "[]",
+            "null",
+            "<html>",
+            r#"{"payment_token":"#,
+        ] {
+            let error = parse_status("p", &ok(body)).unwrap_err();
+            assert_eq!(error.kind.as_str(), "invalid_response", "{body}");
+            assert_eq!(error.status, Some(200));
+        }
+    }
+
+    #[test]
+    fn errors() {
+        let body = json::parse(br#"{"error":"not_found","message":"No such request"}"#).unwrap();
+        let details = error_details(&body);
+        assert_eq!(details.code.as_deref(), Some("not_found"));
+        assert_eq!(details.message.as_deref(), Some("No such request"));
+        let body = json::parse(br#"{"detail":"Method not allowed"}"#).unwrap();
+        assert_eq!(
+            error_details(&body).message.as_deref(),
+            Some("Method not allowed")
+        );
+        assert_eq!(error_details(&body).code, None);
+    }
+}
