@@ -100,6 +100,18 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** Options of a `waitFor…` call. */
+export interface WaitOptions<S extends TokenStatus = TokenStatus> extends CallOptions {
+  /** The whole wait, in-flight requests and sleeps included. Default 600000 (10 min). */
+  deadlineMs?: number;
+  /** First delay between polls; grows with backoff and jitter. Default 1000. */
+  intervalMs?: number;
+  /** Longest delay between polls. Default 15000. */
+  maxIntervalMs?: number;
+  /** Called with the first status, then each time `state` or `providerStatus` changes. Exceptions it throws are ignored. */
+  onUpdate?: (status: S) => void;
+}
+
 /** A Gr4vy bearer token: a string, or a function called before every request attempt. */
 export type BearerToken = string | (() => string | PromiseLike<string>);
 
@@ -168,6 +180,11 @@ export declare class TruemedClient {
   constructor(options?: TruemedClientOptions);
   /** `GET /api/v1/payment_tokens/provision_request/{id}`. */
   getProvisionTokenRequest(provisionTokenRequestId: string, options?: CallOptions): Promise<TruemedTokenStatus>;
+  /** Polls until provisioned; rejects with kind `timeout` (and `lastStatus`) at the deadline. */
+  waitForProvisionTokenRequest(
+    provisionTokenRequestId: string,
+    options?: WaitOptions<TruemedTokenStatus>,
+  ): Promise<TruemedTokenStatus>;
   /** Frees the client's memory now instead of at garbage collection. */
   free(): void;
 }
@@ -211,6 +228,12 @@ export declare class Gr4vyClient {
     paymentServiceTokenId: string,
     options?: CallOptions,
   ): Promise<Gr4vyTokenStatus>;
+  /** Polls until `succeeded` or `failed` (`action_required` keeps polling: the buyer may still approve). */
+  waitForPaymentServiceToken(
+    paymentMethodId: string,
+    paymentServiceTokenId: string,
+    options?: WaitOptions<Gr4vyTokenStatus>,
+  ): Promise<Gr4vyTokenStatus>;
   /** Frees the client's memory now instead of at garbage collection. */
   free(): void;
 }
@@ -228,6 +251,8 @@ export declare class TokenIoClient {
   constructor(options?: TokenIoClientOptions);
   /** `GET /token-requests/{tokenRequestId}/result`. */
   getTokenRequestResult(tokenRequestId: string, options?: CallOptions): Promise<TokenIoTokenStatus>;
+  /** Polls until `PROCESSED`, `REJECTED` or `EXPIRED` (each resolves); rejects only on errors and the deadline. */
+  waitForTokenRequestResult(tokenRequestId: string, options?: WaitOptions<TokenIoTokenStatus>): Promise<TokenIoTokenStatus>;
   /** Frees the client's memory now instead of at garbage collection. */
   free(): void;
 }

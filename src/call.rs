@@ -116,7 +116,9 @@ pub async fn execute<E: Env, T>(
             },
             Ok(response) => {
                 hint = server_hint_ms(&response, env.epoch_ms());
-                http_error(provider, &response, call.subject)
+                let mut error = http_error(provider, &response, call.subject);
+                error.retry_after_ms = hint;
+                error
             }
             Err(Transport::Aborted) => return Err(finish(aborted(provider), attempts, &secrets)),
             Err(Transport::Timeout) if deadline_bound => {
@@ -294,7 +296,7 @@ fn network_error(provider: Provider, base_url: &str, reason: &str) -> Error {
     Error::new(ErrorKind::Network, provider, message)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) mod testing {
     //! A scripted [`Env`] with a virtual clock, and a tiny executor for its always-ready futures.
 
@@ -420,7 +422,7 @@ pub(crate) mod testing {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::testing::*;
     use super::*;

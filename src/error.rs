@@ -93,6 +93,8 @@ pub struct Error {
     pub last_status: Option<Box<TokenStatus>>,
     /// For a wait that ran out: the last failure, if any.
     pub cause: Option<Box<Error>>,
+    /// The delay the provider asked for (`Retry-After`, `retry-after-ms`), in ms, if any.
+    pub retry_after_ms: Option<f64>,
 }
 
 impl Error {
@@ -113,6 +115,7 @@ impl Error {
             message: message.into(),
             last_status: None,
             cause: None,
+            retry_after_ms: None,
         }
     }
 
@@ -196,7 +199,7 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     out
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

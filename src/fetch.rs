@@ -16,6 +16,8 @@ extern "C" {
     fn set_timeout(handler: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch(request: &web_sys::Request) -> Promise;
 }
 
 /// Runs `handler` after `ms`, until dropped: dropping the guard clears the timer, so a finished
@@ -91,29 +93,37 @@ impl FetchEnv {
             Some(body) => builder.body(JsValue::from_str(body)),
             None => builder.build(),
         };
-        let response = built
-            .map_err(|e| JsValue::from_str(&e.to_string()))?
-            .send()
-            .await
-            .map_err(|e| JsValue::from_str(&e.to_string()))?;
+        let request: web_sys::Request = built.map_err(gloo_error)?.into();
+        // Sent with the global fetch directly, so a rejection keeps the runtime's own error
+        // (and Node's `cause.code`, such as ECONNREFUSED) for the message.
+        let response: web_sys::Response = JsFuture::from(fetch(&request)).await?.unchecked_into();
         let headers = response.headers();
         let mut kept = Vec::new();
         for name in INTERESTING_HEADERS {
-            if let Some(value) = headers.get(name) {
+            if let Ok(Some(value)) = headers.get(name) {
                 kept.push((name.to_owned(), value));
             }
         }
         let declared = headers
             .get("content-length")
-            .and_then(|v| v.trim().parse::<usize>().ok());
-        let raw: web_sys::Response = response.into();
-        let (body, truncated) = read_body(&raw, declared).await?;
+            .ok()
+            .flatten()
+            .and_then(|v| crate::http::parse_content_length(&v));
+        let (body, truncated) = read_body(&response, declared).await?;
         Ok(Response {
-            status: raw.status(),
+            status: response.status(),
             headers: kept,
             body,
             truncated,
         })
+    }
+}
+
+/// A gloo-net build error as a JavaScript value (without formatting it in Rust).
+fn gloo_error(error: gloo_net::Error) -> JsValue {
+    match error {
+        gloo_net::Error::JsError(js) => JsValue::from_str(&js.message),
+        gloo_net::Error::GlooError(text) => JsValue::from_str(&text),
     }
 }
 

@@ -93,6 +93,17 @@ impl Response {
     }
 }
 
+/// A `Content-Length` value: decimal digits only (anything else is treated as absent).
+pub fn parse_content_length(value: &str) -> Option<usize> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > 15 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.bytes().try_fold(0usize, |n, b| {
+        n.checked_mul(10)?.checked_add(usize::from(b - b'0'))
+    })
+}
+
 /// Checks an id (or any value that becomes one path segment): a non-empty string of at most
 /// [`MAX_ID_CHARS`] characters with no control characters, and not `.` or `..`.
 pub fn validate_id(provider: Provider, what: &str, id: &str) -> Result<(), Error> {
@@ -208,7 +219,7 @@ pub fn push_status(out: &mut String, status: u16) {
     out.push_str(phrase);
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -260,6 +271,15 @@ mod tests {
         assert!(validate_id(p, "id", &"é".repeat(1024)).is_ok());
         let error = validate_id(p, "tokenRequestId", "").unwrap_err();
         assert_eq!(error.message, "tokenRequestId must not be empty.");
+    }
+
+    #[test]
+    fn content_lengths() {
+        assert_eq!(parse_content_length("0"), Some(0));
+        assert_eq!(parse_content_length(" 4194304 "), Some(4_194_304));
+        for bad in ["", "-1", "1e3", "12a", "9999999999999999999"] {
+            assert_eq!(parse_content_length(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::providers::{tokenio, truemed};
 use crate::retry::RetryPolicy;
 use crate::status::{Provider, TokenStatus};
 use crate::text::truncate;
+use crate::wait::{WaitPolicy, wait};
 use js_sys::{Array, Function, JSON, Object, Promise, Reflect};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -352,11 +353,22 @@ struct Client {
     bearer: Option<Function>,
 }
 
-/// Per-call options: `signal` and `timeoutMs`.
+/// Per-call options: `signal` and `timeoutMs`, and for waits the polling policy and `onUpdate`.
 struct CallOptions {
     signal: Option<AbortSignal>,
     timeout_ms: f64,
+    wait: Option<(WaitPolicy, Option<Function>)>,
 }
+
+const CALL_OPTIONS: [&str; 2] = ["signal", "timeoutMs"];
+const WAIT_OPTIONS: [&str; 6] = [
+    "signal",
+    "timeoutMs",
+    "deadlineMs",
+    "intervalMs",
+    "maxIntervalMs",
+    "onUpdate",
+];
 
 impl Client {
     fn finish(
@@ -380,13 +392,13 @@ impl Client {
         Ok(Rc::new(Client { config, bearer }))
     }
 
-    fn call_options(&self, value: &JsValue) -> Result<CallOptions, Error> {
-        let options = Options::new(
-            value,
-            self.config.provider,
-            "options",
-            &["signal", "timeoutMs"],
-        )?;
+    fn call_options(&self, value: &JsValue, waiting: bool) -> Result<CallOptions, Error> {
+        let allowed: &[&str] = if waiting {
+            &WAIT_OPTIONS
+        } else {
+            &CALL_OPTIONS
+        };
+        let options = Options::new(value, self.config.provider, "options", allowed)?;
         let signal = options.get("signal");
         let signal = if signal.is_undefined() || signal.is_null() {
             None
@@ -401,7 +413,34 @@ impl Client {
         let timeout_ms = options
             .number("timeoutMs", 1.0, MAX_TIMER_MS, false)?
             .unwrap_or(self.config.timeout_ms);
-        Ok(CallOptions { signal, timeout_ms })
+        let wait = if waiting {
+            let mut policy = WaitPolicy::default();
+            if let Some(ms) = options.number("deadlineMs", 0.0, MAX_TIMER_MS, false)? {
+                policy.deadline_ms = ms;
+            }
+            if let Some(ms) = options.number("intervalMs", 0.0, MAX_TIMER_MS, false)? {
+                policy.interval_ms = ms;
+            }
+            if let Some(ms) = options.number("maxIntervalMs", 0.0, MAX_TIMER_MS, false)? {
+                policy.max_interval_ms = ms;
+            }
+            let on_update = options.get("onUpdate");
+            let on_update = if on_update.is_undefined() {
+                None
+            } else if on_update.is_function() {
+                Some(on_update.unchecked_into::<Function>())
+            } else {
+                return Err(options.invalid("onUpdate", "a function"));
+            };
+            Some((policy, on_update))
+        } else {
+            None
+        };
+        Ok(CallOptions {
+            signal,
+            timeout_ms,
+            wait,
+        })
     }
 
     fn id(&self, value: &JsValue, name: &str) -> Result<String, Error> {
@@ -411,27 +450,108 @@ impl Client {
             Error::invalid_argument(self.config.provider, message)
         })
     }
+}
 
-    /// Runs one call through fetch and converts its outcome.
-    async fn run<T>(
-        &self,
-        request: Request,
-        subject: &str,
-        options: &CallOptions,
-        parse: impl Fn(&Response) -> Result<T, Error>,
-    ) -> Result<(T, u32), Error> {
-        let env = FetchEnv {
-            signal: options.signal.clone(),
-            bearer: self.bearer.clone(),
+/// How a job's 2xx answer is read.
+enum Answer {
+    /// Truemed provision token request, by id.
+    Truemed(String),
+    /// Token.io token request result, by id.
+    TokenIo(String),
+    /// One Gr4vy payment service token (the provision answer).
+    Gr4vyToken,
+    /// A Gr4vy list, returned whole.
+    Gr4vyList,
+    /// A Gr4vy list, from which one token is picked: payment method id, token id.
+    Gr4vyPick(String, String),
+}
+
+/// What a job's answer became.
+enum Parsed {
+    One(TokenStatus),
+    Many(Vec<TokenStatus>),
+}
+
+impl Answer {
+    fn parse(&self, response: &Response) -> Result<Parsed, Error> {
+        match self {
+            Answer::Gr4vyList => Ok(Parsed::Many(gr4vy::parse_list(response)?)),
+            _ => self.parse_one(response).map(Parsed::One),
+        }
+    }
+
+    /// The one status a single-status answer holds (a Gr4vy pick is `not_found` when absent).
+    fn parse_one(&self, response: &Response) -> Result<TokenStatus, Error> {
+        match self {
+            Answer::Truemed(id) => truemed::parse_status(id, response),
+            Answer::TokenIo(id) => tokenio::parse_result(id, response),
+            Answer::Gr4vyToken => gr4vy::parse_token(response),
+            Answer::Gr4vyList => Err(Error::invalid_response(
+                Provider::Gr4vy,
+                response.status,
+                "expected one payment service token",
+            )),
+            Answer::Gr4vyPick(method, token) => {
+                gr4vy::find_token(gr4vy::parse_list(response)?, method, token)
+            }
+        }
+    }
+}
+
+/// One call, fully prepared before anything is sent.
+struct Job {
+    request: Request,
+    subject: String,
+    answer: Answer,
+    options: CallOptions,
+}
+
+/// Starts a prepared job, or rejects at once with the preparation error (never a synchronous
+/// throw). Every method goes through here, so the wasm holds one call state machine.
+fn start(client: &Rc<Client>, job: Result<Job, Error>) -> Promise {
+    match job {
+        Err(error) => Promise::reject(&to_js_error(&error)),
+        Ok(job) => future_to_promise(run(client.clone(), job)),
+    }
+}
+
+async fn run(client: Rc<Client>, job: Job) -> Result<JsValue, JsValue> {
+    let env = FetchEnv {
+        signal: job.options.signal.clone(),
+        bearer: client.bearer.clone(),
+    };
+    let call = Call {
+        config: &client.config,
+        request: job.request,
+        subject: &job.subject,
+        timeout_ms: job.options.timeout_ms,
+        deadline_ms: None,
+    };
+    if let Some((policy, on_update)) = &job.options.wait {
+        let report = |status: &TokenStatus| {
+            if let Some(on_update) = on_update {
+                // An exception in the caller's callback must not break the wait.
+                let _ = on_update.call1(&JsValue::UNDEFINED, &to_js_status(status));
+            }
         };
-        let call = Call {
-            config: &self.config,
-            request,
-            subject,
-            timeout_ms: options.timeout_ms,
-            deadline_ms: None,
-        };
-        execute(&env, &call, parse).await
+        return wait(&env, &call, policy, |r| job.answer.parse_one(r), report)
+            .await
+            .map(|status| to_js_status(&status))
+            .map_err(|error| to_js_error(&error));
+    }
+    match execute(&env, &call, |r| job.answer.parse(r))
+        .await
+        .map(|(parsed, _)| parsed)
+    {
+        Ok(Parsed::One(status)) => Ok(to_js_status(&status)),
+        Ok(Parsed::Many(tokens)) => {
+            let list = Array::new_with_length(tokens.len() as u32);
+            for (i, token) in tokens.iter().enumerate() {
+                list.set(i as u32, to_js_status(token));
+            }
+            Ok(list.into())
+        }
+        Err(error) => Err(to_js_error(&error)),
     }
 }
 
@@ -443,14 +563,6 @@ fn subject(what: &str, id: &str) -> String {
     text.push_str(&truncate(id, 80));
     text.push('"');
     text
-}
-
-/// Turns a future of a Rust result into a Promise that rejects with a `TokenStatusError`.
-fn promise<F>(future: F) -> Promise
-where
-    F: std::future::Future<Output = Result<JsValue, Error>> + 'static,
-{
-    future_to_promise(async move { future.await.map_err(|error| to_js_error(&error)) })
 }
 
 /// Client for Truemed provision token requests.
@@ -494,17 +606,33 @@ impl TruemedClient {
         provision_token_request_id: JsValue,
         options: JsValue,
     ) -> Promise {
-        let client = self.client.clone();
-        promise(async move {
-            let id = client.id(&provision_token_request_id, "provisionTokenRequestId")?;
-            let options = client.call_options(&options)?;
-            let request = truemed::status_request(&client.config, &id)?;
-            let what = subject("provision token request", &id);
-            let (status, _) = client
-                .run(request, &what, &options, |r| truemed::parse_status(&id, r))
-                .await?;
-            Ok(to_js_status(&status))
-        })
+        self.job(&provision_token_request_id, &options, false)
+    }
+
+    /// Polls a provision token request until it is provisioned (or the deadline passes).
+    #[wasm_bindgen(js_name = waitForProvisionTokenRequest)]
+    pub fn wait_for_provision_token_request(
+        &self,
+        provision_token_request_id: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        self.job(&provision_token_request_id, &options, true)
+    }
+
+    fn job(&self, id: &JsValue, options: &JsValue, waiting: bool) -> Promise {
+        let client = &self.client;
+        start(
+            client,
+            (|| {
+                let id = client.id(id, "provisionTokenRequestId")?;
+                Ok(Job {
+                    request: truemed::status_request(&client.config, &id)?,
+                    subject: subject("provision token request", &id),
+                    options: client.call_options(options, waiting)?,
+                    answer: Answer::Truemed(id),
+                })
+            })(),
+        )
     }
 }
 
@@ -560,46 +688,48 @@ impl Gr4vyClient {
         params: JsValue,
         options: JsValue,
     ) -> Promise {
-        let client = self.client.clone();
-        promise(async move {
-            let payment_method_id = client.id(&payment_method_id, "paymentMethodId")?;
-            let fields = Options::new(
-                &params,
-                Provider::Gr4vy,
-                "params",
-                &["paymentServiceId", "redirectUrl", "securityCode"],
-            )?;
-            if fields.object.is_none() {
-                return Err(Error::invalid_argument(
+        let client = &self.client;
+        start(
+            client,
+            (|| {
+                let payment_method_id = client.id(&payment_method_id, "paymentMethodId")?;
+                let fields = Options::new(
+                    &params,
                     Provider::Gr4vy,
-                    "provisionPaymentServiceToken needs { paymentServiceId, redirectUrl }.",
-                ));
-            }
-            let required = |field: &str| {
-                fields
-                    .string(field)?
-                    .ok_or_else(|| fields.invalid(field, "a non-empty string"))
-            };
-            let security_code = fields.get("securityCode");
-            let params = ProvisionParams {
-                payment_service_id: required("paymentServiceId")?,
-                redirect_url: required("redirectUrl")?,
-                security_code: if security_code.is_undefined() || security_code.is_null() {
-                    None
-                } else {
-                    Some(security_code.as_string().ok_or_else(|| {
-                        fields.invalid("securityCode", "a string of 3 or 4 digits")
-                    })?)
-                },
-            };
-            let options = client.call_options(&options)?;
-            let request = gr4vy::provision_request(&client.config, &payment_method_id, &params)?;
-            let what = subject("payment method", &payment_method_id);
-            let (status, _) = client
-                .run(request, &what, &options, gr4vy::parse_token)
-                .await?;
-            Ok(to_js_status(&status))
-        })
+                    "params",
+                    &["paymentServiceId", "redirectUrl", "securityCode"],
+                )?;
+                if fields.object.is_none() {
+                    return Err(Error::invalid_argument(
+                        Provider::Gr4vy,
+                        "provisionPaymentServiceToken needs { paymentServiceId, redirectUrl }.",
+                    ));
+                }
+                let required = |field: &str| {
+                    fields
+                        .string(field)?
+                        .ok_or_else(|| fields.invalid(field, "a non-empty string"))
+                };
+                let security_code = fields.get("securityCode");
+                let params = ProvisionParams {
+                    payment_service_id: required("paymentServiceId")?,
+                    redirect_url: required("redirectUrl")?,
+                    security_code: if security_code.is_undefined() || security_code.is_null() {
+                        None
+                    } else {
+                        Some(security_code.as_string().ok_or_else(|| {
+                            fields.invalid("securityCode", "a string of 3 or 4 digits")
+                        })?)
+                    },
+                };
+                Ok(Job {
+                    request: gr4vy::provision_request(&client.config, &payment_method_id, &params)?,
+                    subject: subject("payment method", &payment_method_id),
+                    options: client.call_options(&options, false)?,
+                    answer: Answer::Gr4vyToken,
+                })
+            })(),
+        )
     }
 
     /// Lists a payment method's payment service tokens, optionally for one payment service.
@@ -610,24 +740,26 @@ impl Gr4vyClient {
         params: JsValue,
         options: JsValue,
     ) -> Promise {
-        let client = self.client.clone();
-        promise(async move {
-            let payment_method_id = client.id(&payment_method_id, "paymentMethodId")?;
-            let filter = Options::new(&params, Provider::Gr4vy, "params", &["paymentServiceId"])?;
-            let service = filter.string("paymentServiceId")?;
-            let options = client.call_options(&options)?;
-            let request =
-                gr4vy::list_request(&client.config, &payment_method_id, service.as_deref())?;
-            let what = subject("payment method", &payment_method_id);
-            let (tokens, _) = client
-                .run(request, &what, &options, gr4vy::parse_list)
-                .await?;
-            let list = Array::new_with_length(tokens.len() as u32);
-            for (i, token) in tokens.iter().enumerate() {
-                list.set(i as u32, to_js_status(token));
-            }
-            Ok(list.into())
-        })
+        let client = &self.client;
+        start(
+            client,
+            (|| {
+                let payment_method_id = client.id(&payment_method_id, "paymentMethodId")?;
+                let filter =
+                    Options::new(&params, Provider::Gr4vy, "params", &["paymentServiceId"])?;
+                let service = filter.string("paymentServiceId")?;
+                Ok(Job {
+                    request: gr4vy::list_request(
+                        &client.config,
+                        &payment_method_id,
+                        service.as_deref(),
+                    )?,
+                    subject: subject("payment method", &payment_method_id),
+                    options: client.call_options(&options, false)?,
+                    answer: Answer::Gr4vyList,
+                })
+            })(),
+        )
     }
 
     /// One payment service token's status (lists the payment method's tokens and picks it).
@@ -638,24 +770,53 @@ impl Gr4vyClient {
         payment_service_token_id: JsValue,
         options: JsValue,
     ) -> Promise {
-        let client = self.client.clone();
-        promise(async move {
-            let payment_method_id = client.id(&payment_method_id, "paymentMethodId")?;
-            let token_id = client.id(&payment_service_token_id, "paymentServiceTokenId")?;
-            crate::http::validate_id(Provider::Gr4vy, "paymentServiceTokenId", &token_id)?;
-            let options = client.call_options(&options)?;
-            let request = gr4vy::list_request(&client.config, &payment_method_id, None)?;
-            let what = subject("payment service token", &token_id);
-            let (tokens, attempts) = client
-                .run(request, &what, &options, gr4vy::parse_list)
-                .await?;
-            let status =
-                gr4vy::find_token(tokens, &payment_method_id, &token_id).map_err(|mut e| {
-                    e.attempts = attempts;
-                    e
-                })?;
-            Ok(to_js_status(&status))
-        })
+        self.pick(
+            &payment_method_id,
+            &payment_service_token_id,
+            &options,
+            false,
+        )
+    }
+
+    /// Polls one payment service token until it succeeds or fails (`action_required` keeps
+    /// polling: the buyer may still approve), or the deadline passes.
+    #[wasm_bindgen(js_name = waitForPaymentServiceToken)]
+    pub fn wait_for_payment_service_token(
+        &self,
+        payment_method_id: JsValue,
+        payment_service_token_id: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        self.pick(
+            &payment_method_id,
+            &payment_service_token_id,
+            &options,
+            true,
+        )
+    }
+
+    fn pick(
+        &self,
+        payment_method_id: &JsValue,
+        token_id: &JsValue,
+        options: &JsValue,
+        waiting: bool,
+    ) -> Promise {
+        let client = &self.client;
+        start(
+            client,
+            (|| {
+                let payment_method_id = client.id(payment_method_id, "paymentMethodId")?;
+                let token_id = client.id(token_id, "paymentServiceTokenId")?;
+                crate::http::validate_id(Provider::Gr4vy, "paymentServiceTokenId", &token_id)?;
+                Ok(Job {
+                    request: gr4vy::list_request(&client.config, &payment_method_id, None)?,
+                    subject: subject("payment service token", &token_id),
+                    options: client.call_options(options, waiting)?,
+                    answer: Answer::Gr4vyPick(payment_method_id, token_id),
+                })
+            })(),
+        )
     }
 }
 
@@ -707,16 +868,32 @@ impl TokenIoClient {
     /// Looks up one token request's result.
     #[wasm_bindgen(js_name = getTokenRequestResult)]
     pub fn get_token_request_result(&self, token_request_id: JsValue, options: JsValue) -> Promise {
-        let client = self.client.clone();
-        promise(async move {
-            let id = client.id(&token_request_id, "tokenRequestId")?;
-            let options = client.call_options(&options)?;
-            let request = tokenio::result_request(&client.config, &id)?;
-            let what = subject("token request", &id);
-            let (status, _) = client
-                .run(request, &what, &options, |r| tokenio::parse_result(&id, r))
-                .await?;
-            Ok(to_js_status(&status))
-        })
+        self.job(&token_request_id, &options, false)
+    }
+
+    /// Polls a token request until it is processed, rejected or expired (or the deadline passes).
+    #[wasm_bindgen(js_name = waitForTokenRequestResult)]
+    pub fn wait_for_token_request_result(
+        &self,
+        token_request_id: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        self.job(&token_request_id, &options, true)
+    }
+
+    fn job(&self, id: &JsValue, options: &JsValue, waiting: bool) -> Promise {
+        let client = &self.client;
+        start(
+            client,
+            (|| {
+                let id = client.id(id, "tokenRequestId")?;
+                Ok(Job {
+                    request: tokenio::result_request(&client.config, &id)?,
+                    subject: subject("token request", &id),
+                    options: client.call_options(options, waiting)?,
+                    answer: Answer::TokenIo(id),
+                })
+            })(),
+        )
     }
 }

@@ -561,7 +561,7 @@ pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -20,6 +20,7 @@ pub mod providers;
 pub mod retry;
 pub mod status;
 pub mod text;
+pub mod wait;
 
 #[cfg(target_arch = "wasm32")]
 mod fetch;

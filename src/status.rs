@@ -268,7 +268,7 @@ fn write_members(out: &mut String, members: &[(&str, &Option<String>)]) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

@@ -44,7 +44,7 @@ pub fn truncate(text: &str, max: usize) -> String {
     out
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

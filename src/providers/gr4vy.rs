@@ -248,7 +248,7 @@ pub fn error_details(body: &Value) -> ErrorDetails {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

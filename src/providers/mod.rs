@@ -105,7 +105,7 @@ pub(crate) fn wrong_type(field: &str, expected: &str) -> String {
     what
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

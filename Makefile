@@ -1,0 +1,37 @@
+# token-status: `make test` (everything, installing what is missing), `make demo`, `make pkg`,
+# `make bench`. Tools installed by npm live in node_modules/.bin; cargo's in ~/.cargo/bin.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+PKG_SOURCES := $(shell find src js -type f) Cargo.toml Cargo.lock README.md LICENSE scripts/build-pkg.mjs
+
+.PHONY: setup pkg test demo bench lint fmt clean
+
+setup:
+	@scripts/setup.sh
+
+# pkg/ is rebuilt only when a source changed.
+pkg/package.json: $(PKG_SOURCES)
+	node scripts/build-pkg.mjs
+
+pkg: setup pkg/package.json
+
+test: setup pkg/package.json
+	@scripts/test.sh
+
+demo: setup pkg/package.json
+	node www/server.mjs
+
+bench: setup pkg/package.json
+	node bench/run.mjs
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+fmt:
+	cargo fmt
+
+clean:
+	rm -rf pkg build target/pkg-stage

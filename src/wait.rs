@@ -1,0 +1,391 @@
+//! Waiting for a final status, decided without I/O: poll, report changes, back off politely
+//! (growing intervals with jitter, the provider's `Retry-After` honoured), ride out transient
+//! failures until the deadline, and stop at once on permanent ones or an abort. Timers come
+//! from the [`Env`] (in `fetch.rs`: `setTimeout`, cleared when done).
+
+use crate::call::{Call, Env, execute};
+use crate::error::{Error, ErrorKind};
+use crate::http::Response;
+use crate::retry::backoff_ms;
+use crate::status::TokenStatus;
+use crate::text::{push_ms, push_u32};
+
+/// How long and how often to poll.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WaitPolicy {
+    /// The whole wait, in ms (default 600 000).
+    pub deadline_ms: f64,
+    /// The first delay between polls, before jitter (default 1 000).
+    pub interval_ms: f64,
+    /// The longest delay between polls (default 15 000).
+    pub max_interval_ms: f64,
+}
+
+impl Default for WaitPolicy {
+    fn default() -> Self {
+        WaitPolicy {
+            deadline_ms: 600_000.0,
+            interval_ms: 1_000.0,
+            max_interval_ms: 15_000.0,
+        }
+    }
+}
+
+impl WaitPolicy {
+    /// The delay after poll number `poll` (1-based): equal-jitter backoff from `interval_ms`
+    /// to `max_interval_ms`, or the provider's requested delay when it is longer.
+    pub fn delay_ms(&self, poll: u32, random: f64, server_hint_ms: Option<f64>) -> f64 {
+        let delay = backoff_ms(self.interval_ms, self.max_interval_ms, poll, random);
+        match server_hint_ms {
+            Some(hint) if hint > delay => hint,
+            _ => delay,
+        }
+    }
+}
+
+/// Polls `call` until its status is terminal. `on_update` sees the first status and every
+/// later one whose state or provider status differs from the previous one.
+///
+/// Resolves with the terminal status (`succeeded`, `failed` or `expired` alike). Rejects at once
+/// on an abort or a non-retryable failure; at the deadline with kind `timeout`, `retryable`,
+/// the last status and the last failure as `cause`. `attempts` counts every request sent.
+pub async fn wait<E: Env>(
+    env: &E,
+    call: &Call<'_>,
+    policy: &WaitPolicy,
+    parse: impl Fn(&Response) -> Result<TokenStatus, Error>,
+    mut on_update: impl FnMut(&TokenStatus),
+) -> Result<TokenStatus, Error> {
+    let deadline = env.now_ms() + policy.deadline_ms;
+    let poll_call = Call {
+        deadline_ms: Some(call.deadline_ms.map_or(deadline, |d| d.min(deadline))),
+        ..call.clone()
+    };
+    let deadline = poll_call.deadline_ms.unwrap_or(deadline);
+    let mut last_status: Option<TokenStatus> = None;
+    let mut last_error: Option<Error> = None;
+    let mut attempts: u32 = 0;
+    let mut poll: u32 = 0;
+    loop {
+        poll += 1;
+        let mut hint = None;
+        match execute(env, &poll_call, &parse).await {
+            Ok((status, sent)) => {
+                attempts += sent;
+                if last_status
+                    .as_ref()
+                    .is_none_or(|last| status.changed_from(last))
+                {
+                    on_update(&status);
+                }
+                if status.terminal() {
+                    return Ok(status);
+                }
+                last_status = Some(status);
+                last_error = None;
+            }
+            Err(mut error) => {
+                attempts += error.attempts;
+                error.attempts = attempts;
+                let ran_out = error.kind == ErrorKind::Timeout && env.now_ms() >= deadline;
+                if error.kind == ErrorKind::Aborted || (!error.retryable && !ran_out) {
+                    error.last_status = last_status.map(Box::new);
+                    return Err(error);
+                }
+                hint = error.retry_after_ms;
+                // A poll cut short by the deadline is not a failure of the provider's.
+                if !(ran_out && error.status.is_none()) {
+                    last_error = Some(error);
+                }
+            }
+        }
+        let left = deadline - env.now_ms();
+        if left > 0.0 {
+            let delay = policy.delay_ms(poll, env.random(), hint).min(left);
+            if env.sleep(delay).await.is_err() {
+                let mut error = Error::new(
+                    ErrorKind::Aborted,
+                    call.config.provider,
+                    "The wait was aborted by its AbortSignal; nothing more was sent.",
+                );
+                error.attempts = attempts;
+                error.last_status = last_status.map(Box::new);
+                return Err(error);
+            }
+        }
+        if env.now_ms() >= deadline {
+            return Err(ran_out(
+                call,
+                policy,
+                poll,
+                attempts,
+                last_status,
+                last_error,
+            ));
+        }
+    }
+}
+
+/// The error of a wait that reached its deadline.
+fn ran_out(
+    call: &Call<'_>,
+    policy: &WaitPolicy,
+    polls: u32,
+    attempts: u32,
+    last_status: Option<TokenStatus>,
+    last_error: Option<Error>,
+) -> Error {
+    let mut message = String::with_capacity(240);
+    message.push_str("Gave up waiting for ");
+    message.push_str(call.subject);
+    message.push_str(" after ");
+    push_ms(&mut message, policy.deadline_ms);
+    message.push_str(" ms (");
+    push_u32(&mut message, polls);
+    message.push_str(if polls == 1 { " poll" } else { " polls" });
+    message.push_str("): ");
+    match (&last_status, &last_error) {
+        (_, Some(error)) => {
+            message.push_str("the last poll failed (");
+            message.push_str(error.kind.as_str());
+            message.push_str(", see cause).");
+        }
+        (Some(status), None) => {
+            message.push_str("it is still ");
+            message.push_str(status.state.as_str());
+            message.push('.');
+        }
+        (None, None) => message.push_str("no status was obtained."),
+    }
+    message.push_str(" Wait longer (deadlineMs), or check on it later.");
+    let mut error = Error::new(ErrorKind::Timeout, call.config.provider, message);
+    error.retryable = true;
+    error.attempts = attempts;
+    error.last_status = last_status.map(Box::new);
+    error.cause = last_error.map(Box::new);
+    error
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::call::Transport;
+    use crate::call::testing::*;
+    use crate::config::{Auth, ClientConfig};
+    use crate::providers::tokenio;
+    use crate::retry::RetryPolicy;
+    use crate::status::{Provider, TokenState};
+    use std::cell::RefCell;
+
+    const ID: &str = "rq:w:1";
+    const PENDING: &str = r#"{"status":"PENDING"}"#;
+    const ON_HOLD: &str = r#"{"status":"ON_HOLD"}"#;
+    const PROCESSED: &str = r#"{"status":"PROCESSED","tokenId":"tt:1"}"#;
+    const REJECTED: &str = r#"{"status":"REJECTED","statusReasonInformation":"no"}"#;
+
+    fn config() -> ClientConfig {
+        let mut config = ClientConfig::new(Provider::TokenIo, "http://sim".into());
+        config.auth = Auth::Static {
+            header: "authorization",
+            value: "Basic abcd1234".into(),
+            secret: "abcd1234".into(),
+        };
+        config.retry = RetryPolicy {
+            max_retries: 1,
+            initial_delay_ms: 100.0,
+            max_delay_ms: 1000.0,
+        };
+        config
+    }
+
+    fn policy(deadline_ms: f64) -> WaitPolicy {
+        WaitPolicy {
+            deadline_ms,
+            interval_ms: 1000.0,
+            max_interval_ms: 4000.0,
+        }
+    }
+
+    fn run(
+        env: &FakeEnv,
+        policy: &WaitPolicy,
+        updates: &RefCell<Vec<String>>,
+    ) -> Result<TokenStatus, Error> {
+        let config = config();
+        let call = Call {
+            config: &config,
+            request: tokenio::result_request(&config, ID).unwrap(),
+            subject: "token request \"rq:w:1\"",
+            timeout_ms: 30_000.0,
+            deadline_ms: None,
+        };
+        block_on(wait(
+            env,
+            &call,
+            policy,
+            |r| tokenio::parse_result(ID, r),
+            |s| {
+                updates
+                    .borrow_mut()
+                    .push(s.provider_status.clone().unwrap_or_default())
+            },
+        ))
+    }
+
+    #[test]
+    fn polls_until_terminal_and_reports_only_changes() {
+        let env = FakeEnv::new(vec![
+            Step::Answer(200, &[], PENDING),
+            Step::Answer(200, &[], PENDING),
+            Step::Answer(200, &[], ON_HOLD),
+            Step::Answer(200, &[], PENDING),
+            Step::Answer(200, &[], PROCESSED),
+        ]);
+        let updates = RefCell::new(Vec::new());
+        let status = run(&env, &policy(600_000.0), &updates).unwrap();
+        assert_eq!(status.state, TokenState::Succeeded);
+        assert_eq!(
+            *updates.borrow(),
+            ["PENDING", "ON_HOLD", "PENDING", "PROCESSED"]
+        );
+        // Equal jitter at 0.5 from 1000 ms, doubling, capped at 4000 ms.
+        assert_eq!(*env.slept.borrow(), [750.0, 1500.0, 3000.0, 3000.0]);
+    }
+
+    #[test]
+    fn failed_and_expired_resolve() {
+        let env = FakeEnv::new(vec![Step::Answer(200, &[], REJECTED)]);
+        let updates = RefCell::new(Vec::new());
+        let status = run(&env, &policy(10_000.0), &updates).unwrap();
+        assert_eq!(status.state, TokenState::Failed);
+        assert_eq!(status.reason.as_deref(), Some("no"));
+    }
+
+    #[test]
+    fn deadline_rejects_with_the_last_status() {
+        let env = FakeEnv::new((0..20).map(|_| Step::Answer(200, &[], PENDING)).collect());
+        let updates = RefCell::new(Vec::new());
+        let error = run(&env, &policy(5000.0), &updates).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Timeout);
+        assert!(error.retryable);
+        assert_eq!(error.last_status.unwrap().state, TokenState::Pending);
+        assert!(error.cause.is_none());
+        // 750 + 1500 + 2750 (cut to the deadline): three polls, three requests.
+        assert_eq!(env.sent.borrow().len(), 3);
+        assert_eq!(error.attempts, 3);
+        assert_eq!(env.now.get(), 5000.0);
+        assert_eq!(updates.borrow().len(), 1);
+    }
+
+    #[test]
+    fn transient_failures_do_not_end_the_wait() {
+        let env = FakeEnv::new(vec![
+            Step::Answer(503, &[], ""),
+            Step::Answer(503, &[], ""),
+            Step::Fail(Transport::Network("reset".into())),
+            Step::Fail(Transport::Network("reset".into())),
+            Step::Answer(200, &[], PROCESSED),
+        ]);
+        let updates = RefCell::new(Vec::new());
+        let status = run(&env, &policy(60_000.0), &updates).unwrap();
+        assert_eq!(status.state, TokenState::Succeeded);
+        assert_eq!(env.sent.borrow().len(), 5);
+    }
+
+    #[test]
+    fn deadline_after_failures_carries_the_last_failure() {
+        let env = FakeEnv::new(
+            (0..20)
+                .map(|_| {
+                    Step::Answer(
+                        503,
+                        &[],
+                        r#"{"error":{"errorCode":"UNAVAILABLE","message":"down"}}"#,
+                    )
+                })
+                .collect(),
+        );
+        let updates = RefCell::new(Vec::new());
+        let error = run(&env, &policy(3000.0), &updates).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Timeout);
+        assert!(error.last_status.is_none());
+        let cause = error.cause.unwrap();
+        assert_eq!(
+            (cause.kind, cause.status),
+            (ErrorKind::ProviderError, Some(503))
+        );
+        assert!(error.message.contains("no status") || error.message.contains("last poll failed"));
+    }
+
+    #[test]
+    fn permanent_failures_end_the_wait_at_once() {
+        for status in [400, 401, 403, 404, 405, 422, 501] {
+            let env = FakeEnv::new(vec![
+                Step::Answer(200, &[], PENDING),
+                Step::Answer(status, &[], ""),
+            ]);
+            let updates = RefCell::new(Vec::new());
+            let error = run(&env, &policy(60_000.0), &updates).unwrap_err();
+            assert_eq!(error.status, Some(status));
+            assert_eq!(error.attempts, 2, "{status}");
+            assert_eq!(error.last_status.unwrap().state, TokenState::Pending);
+        }
+    }
+
+    #[test]
+    fn retry_after_stretches_the_poll_interval() {
+        let env = FakeEnv::new(vec![
+            Step::Answer(429, &[("retry-after", "9")], ""),
+            Step::Answer(429, &[("retry-after", "9")], ""),
+            Step::Answer(200, &[], PROCESSED),
+        ]);
+        let updates = RefCell::new(Vec::new());
+        run(&env, &policy(60_000.0), &updates).unwrap();
+        // In-call retry capped by maxDelayMs (1000), then the poll waits the full 9 s.
+        assert_eq!(*env.slept.borrow(), [1000.0, 9000.0]);
+    }
+
+    #[test]
+    fn the_deadline_bounds_an_attempt_in_flight() {
+        let env = FakeEnv::new(vec![Step::Slow(
+            60_000.0,
+            Box::new(Step::Answer(200, &[], PENDING)),
+        )]);
+        let updates = RefCell::new(Vec::new());
+        let error = run(&env, &policy(2000.0), &updates).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Timeout);
+        assert_eq!(env.sent.borrow()[0].1, 2000.0);
+        assert_eq!(env.now.get(), 2000.0);
+        assert!(error.cause.is_none());
+    }
+
+    #[test]
+    fn aborts_end_the_wait_with_the_last_status() {
+        let env = FakeEnv::new(vec![
+            Step::Answer(200, &[], PENDING),
+            Step::Answer(200, &[], PENDING),
+        ]);
+        env.abort_after_sends.set(Some(1));
+        let updates = RefCell::new(Vec::new());
+        let error = run(&env, &policy(60_000.0), &updates).unwrap_err();
+        assert_eq!(
+            (error.kind, error.attempts, error.retryable),
+            (ErrorKind::Aborted, 1, false)
+        );
+        assert_eq!(error.last_status.unwrap().state, TokenState::Pending);
+        assert_eq!(env.sent.borrow().len(), 1);
+    }
+
+    #[test]
+    fn unknown_is_not_terminal() {
+        let env = FakeEnv::new(vec![
+            Step::Answer(200, &[], ON_HOLD),
+            Step::Answer(200, &[], ON_HOLD),
+            Step::Answer(200, &[], PROCESSED),
+        ]);
+        let updates = RefCell::new(Vec::new());
+        let status = run(&env, &policy(60_000.0), &updates).unwrap();
+        assert_eq!(status.state, TokenState::Succeeded);
+        assert_eq!(*updates.borrow(), ["ON_HOLD", "PROCESSED"]);
+    }
+}
