@@ -1,11 +1,14 @@
-//! The one place that performs I/O: [`FetchEnv`] implements [`Env`] with the global `fetch`
-//! (through gloo-net), `AbortController`, `setTimeout` and the body stream, so it runs the same
-//! in Node, browsers, workers and edge runtimes. Everything it decides is delegated to `call.rs`.
+//! The one place that performs I/O: [`FetchEnv`] implements [`Env`] with the global `fetch`,
+//! `AbortController`, `setTimeout` and the body stream, so it runs the same in Node, browsers,
+//! workers and edge runtimes. Everything it decides is delegated to `call.rs`.
+//!
+//! It calls `fetch(url, init)` itself rather than through gloo-net: gloo-net's request builder
+//! constructs every request twice and re-parses its URL (to merge query parameters we never
+//! use), which cost measurable time per call and bytes in the module (see bench/RESULTS.md).
 
 use crate::call::{Env, TokenFailure, Transport};
 use crate::http::{INTERESTING_HEADERS, MAX_BODY_BYTES, Method, Request, Response};
-use gloo_net::http::RequestBuilder;
-use js_sys::{Function, Promise, Reflect, Uint8Array};
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal};
@@ -16,8 +19,9 @@ extern "C" {
     fn set_timeout(handler: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
+    /// The global `fetch` (browsers, workers, Node 18+, Deno, Bun, workerd).
     #[wasm_bindgen(js_name = fetch)]
-    fn fetch(request: &web_sys::Request) -> Promise;
+    fn fetch(url: &str, init: &Object) -> Promise;
 }
 
 /// Runs `handler` after `ms`, until dropped: dropping the guard clears the timer, so a finished
@@ -80,23 +84,24 @@ impl FetchEnv {
         request: &Request,
         controller: &AbortController,
     ) -> Result<Response, JsValue> {
-        let mut builder = RequestBuilder::new(&request.url).method(match request.method {
-            Method::Get => gloo_net::http::Method::GET,
-            Method::Post => gloo_net::http::Method::POST,
-        });
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
+        // fetch(url, init) with a plain init object: one request construction, no URL
+        // re-parsing, the fewest crossings of the JS boundary.
+        let init = Object::new();
+        if request.method != Method::Get {
+            Reflect::set(&init, &"method".into(), &request.method.as_str().into())?;
         }
-        let signal = controller.signal();
-        builder = builder.abort_signal(Some(&signal));
-        let built = match &request.body {
-            Some(body) => builder.body(JsValue::from_str(body)),
-            None => builder.build(),
-        };
-        let request: web_sys::Request = built.map_err(gloo_error)?.into();
-        // Sent with the global fetch directly, so a rejection keeps the runtime's own error
-        // (and Node's `cause.code`, such as ECONNREFUSED) for the message.
-        let response: web_sys::Response = JsFuture::from(fetch(&request)).await?.unchecked_into();
+        let headers = Object::new();
+        for (name, value) in &request.headers {
+            Reflect::set(&headers, &name.as_str().into(), &value.as_str().into())?;
+        }
+        Reflect::set(&init, &"headers".into(), &headers)?;
+        Reflect::set(&init, &"signal".into(), &controller.signal())?;
+        if let Some(body) = &request.body {
+            Reflect::set(&init, &"body".into(), &body.as_str().into())?;
+        }
+        let response: web_sys::Response = JsFuture::from(fetch(&request.url, &init))
+            .await?
+            .unchecked_into();
         let headers = response.headers();
         let mut kept = Vec::new();
         for name in INTERESTING_HEADERS {
@@ -116,14 +121,6 @@ impl FetchEnv {
             body,
             truncated,
         })
-    }
-}
-
-/// A gloo-net build error as a JavaScript value (without formatting it in Rust).
-fn gloo_error(error: gloo_net::Error) -> JsValue {
-    match error {
-        gloo_net::Error::JsError(js) => JsValue::from_str(&js.message),
-        gloo_net::Error::GlooError(text) => JsValue::from_str(&text),
     }
 }
 

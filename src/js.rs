@@ -31,6 +31,12 @@ pub fn set_error_class(class: Function) {
     ERROR_CLASS.with(|slot| *slot.borrow_mut() = Some(class));
 }
 
+/// The wasm linear memory's size in bytes (it only grows): for leak and load tests.
+#[wasm_bindgen(js_name = __memoryBytes)]
+pub fn memory_bytes() -> f64 {
+    (core::arch::wasm32::memory_size(0) * 65_536) as f64
+}
+
 /// Converts an [`Error`] into a `TokenStatusError` (or, before one is registered, an `Error`
 /// named `TokenStatusError` with the same fields).
 pub fn to_js_error(error: &Error) -> JsValue {

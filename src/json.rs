@@ -9,31 +9,45 @@
 //! - A `\uXXXX` escape that encodes a lone UTF-16 surrogate (a high surrogate not
 //!   followed by a `\u` low surrogate, or a low surrogate on its own) is replaced
 //!   with U+FFFD REPLACEMENT CHARACTER rather than rejected.
-//! - Numbers follow the JSON grammar exactly and become `f64`; an exponent too
-//!   large for `f64` yields an infinite [`Value::Number`] (written back as `null`).
+//! - Numbers follow the JSON grammar exactly and are kept as their literal text, so
+//!   writing gives back exactly what was read and no float parsing or formatting
+//!   code is linked unless [`Value::as_f64`] is called. Equality compares numbers
+//!   by value (`1.0 == 1`).
 //! - Objects keep every member in document order, duplicates included;
 //!   [`Value::get`] returns the last one.
-
-use core::fmt::Write as _;
 
 /// Maximum nesting of arrays and objects accepted by [`parse`]; one more level is an error.
 pub const MAX_DEPTH: usize = 128;
 
 /// A parsed JSON value. Objects keep their members in document order (duplicates: last one wins on lookup).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Value {
     /// `null`.
     Null,
     /// `true` or `false`.
     Bool(bool),
-    /// Any JSON number, as the nearest `f64` (may be infinite for huge exponents).
-    Number(f64),
+    /// Any JSON number, as its literal text (valid per the JSON grammar when parsed).
+    Number(String),
     /// A string, with escapes decoded.
     String(String),
     /// An array, in document order.
     Array(Vec<Value>),
     /// An object's members in document order, duplicate keys included.
     Object(Vec<(String, Value)>),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Number(a), Value::Number(b)) => a == b || self.as_f64() == other.as_f64(),
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::Array(a), Value::Array(b)) => a == b,
+            (Value::Object(a), Value::Object(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// Why a document is not JSON. `offset` is the byte offset where parsing stopped.
@@ -225,8 +239,8 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// `-? (0 | [1-9][0-9]*) (\.[0-9]+)? ([eE][+-]?[0-9]+)?`
-    fn parse_number(&mut self) -> Result<f64, ParseError> {
+    /// `-? (0 | [1-9][0-9]*) (\.[0-9]+)? ([eE][+-]?[0-9]+)?`, kept as its text.
+    fn parse_number(&mut self) -> Result<String, ParseError> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -247,14 +261,9 @@ impl Parser<'_> {
             }
             self.require_digits()?;
         }
+        // Only ASCII digits, signs, `.` and `e` got here: always valid UTF-8.
         let text = self.bytes.get(start..self.pos).unwrap_or_default();
-        match core::str::from_utf8(text).map(str::parse::<f64>) {
-            Ok(Ok(n)) => Ok(n),
-            _ => Err(ParseError {
-                offset: start,
-                reason: "invalid number",
-            }),
-        }
+        Ok(text.iter().map(|&b| char::from(b)).collect())
     }
 
     /// A string literal; `self.pos` is at the opening quote.
@@ -396,10 +405,11 @@ impl Value {
         }
     }
 
-    /// The number, if this is a [`Value::Number`].
+    /// The number as the nearest `f64` (infinite for huge exponents), if this is a
+    /// [`Value::Number`].
     pub fn as_f64(&self) -> Option<f64> {
         match self {
-            Value::Number(n) => Some(*n),
+            Value::Number(n) => n.parse().ok(),
             _ => None,
         }
     }
@@ -440,7 +450,7 @@ impl Value {
                     Value::Null => out.push_str("null"),
                     Value::Bool(true) => out.push_str("true"),
                     Value::Bool(false) => out.push_str("false"),
-                    Value::Number(n) => write_number(out, *n),
+                    Value::Number(n) => out.push_str(n),
                     Value::String(s) => write_string(out, s),
                     Value::Array(items) => {
                         out.push('[');
@@ -489,46 +499,6 @@ impl Value {
     }
 }
 
-fn write_number(out: &mut String, n: f64) {
-    if !n.is_finite() {
-        out.push_str("null");
-        return;
-    }
-    // -2^63 <= n < 2^63, both bounds exact in f64.
-    if n.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n)
-    {
-        write_i64(out, n as i64);
-        return;
-    }
-    // `{}` and `{:e}` both print the shortest digits that round-trip; `{}`
-    // never uses an exponent, which gets long at the extremes.
-    let _ = if (1e-6..1e21).contains(&n.abs()) {
-        write!(out, "{n}")
-    } else {
-        write!(out, "{n:e}")
-    };
-}
-
-fn write_i64(out: &mut String, n: i64) {
-    let mut buf = [0u8; 20];
-    let mut start = buf.len();
-    let mut rest = n.unsigned_abs();
-    while let Some(slot) = start.checked_sub(1).and_then(|i| buf.get_mut(i)) {
-        *slot = b'0' + (rest % 10) as u8;
-        start -= 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        out.push('-');
-    }
-    for &digit in buf.get(start..).unwrap_or_default() {
-        out.push(char::from(digit));
-    }
-}
-
 /// Appends `s` as a JSON string literal (with quotes), escaping `"` `\\` and control characters (\n \r \t \b \f, others as \u00XX).
 pub fn write_string(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -571,7 +541,7 @@ mod tests {
     }
 
     fn num(n: f64) -> Value {
-        Value::Number(n)
+        Value::Number(format!("{n:?}"))
     }
 
     fn string(s: &str) -> Value {
@@ -857,39 +827,26 @@ mod tests {
 
     #[test]
     fn write_numbers() {
-        let cases: &[(f64, &str)] = &[
-            (0.0, "0"),
-            (-0.0, "0"),
-            (1.0, "1"),
-            (-5.0, "-5"),
-            (2.5, "2.5"),
-            (0.1, "0.1"),
-            (-0.000_123, "-0.000123"),
-            (123_456.789, "123456.789"),
-            (1e15, "1000000000000000"),
-            (1e20, "100000000000000000000"),
-            (1e21, "1e21"),
-            (1.5e300, "1.5e300"),
-            (1e-7, "1e-7"),
-            (-2.5e-10, "-2.5e-10"),
-            (5e-324, "5e-324"),
-            (f64::MAX, "1.7976931348623157e308"),
-            (i64::MIN as f64, "-9223372036854775808"),
-            // 2^63: just out of i64 range, so shortest round-trip digits.
-            (i64::MAX as f64, "9223372036854776000"),
-            (9_007_199_254_740_992.0, "9007199254740992"),
-            (f64::NAN, "null"),
-            (f64::INFINITY, "null"),
-            (f64::NEG_INFINITY, "null"),
-        ];
-        for &(n, expected) in cases {
-            assert_eq!(to_json(&num(n)), expected, "{n:?}");
+        // Numbers are written exactly as they were read: no rounding, no reformatting.
+        for literal in [
+            "0",
+            "-0",
+            "1",
+            "-5",
+            "2.50",
+            "1E5",
+            "1e+5",
+            "-0.5E+01",
+            "12345678901234567890",
+            "1e400",
+            "5e-324",
+        ] {
+            let parsed = p(literal).unwrap();
+            assert_eq!(to_json(&parsed), literal);
         }
-        let mut out = String::new();
-        write_i64(&mut out, i64::MIN);
-        out.push(' ');
-        write_i64(&mut out, i64::MAX);
-        assert_eq!(out, "-9223372036854775808 9223372036854775807");
+        assert_eq!(p("1e400").unwrap().as_f64(), Some(f64::INFINITY));
+        assert_eq!(p("2.50").unwrap(), num(2.5));
+        assert_ne!(p("2.51").unwrap(), num(2.5));
     }
 
     #[test]
@@ -921,7 +878,7 @@ mod tests {
         }
         assert_eq!(
             to_json(&p(r#" { "a" : [ 1 , 2.50 , -0 , 1e400 , "x\/" ] } "#).unwrap()),
-            r#"{"a":[1,2.5,0,null,"x/"]}"#
+            r#"{"a":[1,2.50,-0,1e400,"x/"]}"#
         );
     }
 
@@ -957,7 +914,7 @@ mod tests {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
-            finite_f64().prop_map(Value::Number),
+            finite_f64().prop_map(num),
             any_string().prop_map(Value::String),
         ];
         leaf.prop_recursive(6, 64, 6, |inner| {
@@ -1028,7 +985,7 @@ mod tests {
 
         #[test]
         fn numbers_round_trip_exactly(n in finite_f64()) {
-            let written = to_json(&Value::Number(n));
+            let written = to_json(&num(n));
             let back = parse(written.as_bytes()).unwrap().as_f64().unwrap();
             prop_assert!(back == n, "{n:?} -> {written} -> {back:?}");
         }

@@ -70,18 +70,31 @@ pub fn server_hint_ms(response: &Response, now_epoch_ms: f64) -> Option<f64> {
     (at > now_epoch_ms).then_some(at - now_epoch_ms)
 }
 
-/// A non-negative decimal number (`"2"`, `"1.5"`), as sent in delay headers.
+/// A non-negative decimal number (`"2"`, `"1.5"`), as sent in delay headers. Parsed by hand
+/// (a delay needs no more precision than this) so no float parser is linked into the wasm.
 fn parse_delay(value: &str) -> Option<f64> {
     let value = value.trim();
-    let valid = !value.is_empty()
-        && value.len() <= 20
-        && value.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && value.bytes().filter(|&b| b == b'.').count() <= 1
-        && value.as_bytes()[0].is_ascii_digit();
-    if !valid {
+    if value.is_empty() || value.len() > 20 || !value.as_bytes()[0].is_ascii_digit() {
         return None;
     }
-    value.parse::<f64>().ok().filter(|v| v.is_finite())
+    let (whole, fraction) = match value.split_once('.') {
+        Some((_, "")) => return None,
+        Some(parts) => parts,
+        None => (value, ""),
+    };
+    if !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut number = 0.0;
+    for b in whole.bytes() {
+        number = number * 10.0 + f64::from(b - b'0');
+    }
+    let mut scale = 0.1;
+    for b in fraction.bytes() {
+        number += f64::from(b - b'0') * scale;
+        scale /= 10.0;
+    }
+    Some(number)
 }
 
 const MONTHS: [&str; 12] = [
@@ -229,7 +242,11 @@ mod tests {
             ),
             None
         );
-        for bad in ["-1", "soon", "1e3", ".5", "1.2.3", ""] {
+        assert_eq!(
+            server_hint_ms(&with(&[("retry-after-ms", "0.25")]), now),
+            Some(0.25)
+        );
+        for bad in ["-1", "soon", "1e3", ".5", "1.2.3", "", "1.", "1.-2"] {
             assert_eq!(
                 server_hint_ms(&with(&[("retry-after", bad)]), now),
                 None,

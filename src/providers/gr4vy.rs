@@ -209,10 +209,8 @@ pub fn error_details(body: &Value) -> ErrorDetails {
                     .iter()
                     .filter_map(|part| match part {
                         Value::String(s) => Some(s.clone()),
-                        Value::Number(n) if *n >= 0.0 && n.fract() == 0.0 && *n < 1e9 => {
-                            let mut s = String::new();
-                            crate::text::push_u32(&mut s, *n as u32);
-                            Some(s)
+                        Value::Number(n) if n.bytes().all(|b| b.is_ascii_digit()) => {
+                            Some(n.clone())
                         }
                         _ => None,
                     })

@@ -1,0 +1,375 @@
+// `make bench`: size, per-call latency and throughput, start-up and scale of token-status,
+// measured side by side in one run against the raw-fetch floor and the official Gr4vy SDK.
+// Prints a markdown report and writes it to bench/RESULTS.md. No assertions: numbers only.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { cpus, totalmem } from 'node:os';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync, constants as zlib } from 'node:zlib';
+import { performance } from 'node:perf_hooks';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = join(root, 'pkg');
+const out = join(root, 'build', 'bench');
+const quick = process.argv.includes('--quick');
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+const gz = (bytes) => gzipSync(bytes, { level: zlib.Z_BEST_COMPRESSION }).length;
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+const ms = (n) => `${n.toFixed(n < 1 ? 3 : 2)} ms`;
+const log = (text) => process.stderr.write(`bench: ${text}\n`);
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+const median = (values) => quantile([...values].sort((a, b) => a - b), 0.5);
+
+/** Starts a child Node process that prints its URL on its first stdout line. */
+function child(args, env = {}) {
+  const proc = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = new Promise((resolve, reject) => {
+    let buffer = '';
+    proc.stdout.on('data', (chunk) => {
+      buffer += chunk;
+      const match = buffer.match(/http:\/\/[0-9.:]+/);
+      if (match) resolve(match[0]);
+    });
+    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+  return { proc, url, stop: () => new Promise((r) => { proc.once('exit', r); proc.kill('SIGTERM'); }) };
+}
+
+const report = [];
+const section = (title) => report.push('', `## ${title}`, '');
+const table = (head, rows) => {
+  report.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+  for (const row of rows) report.push(`| ${row.join(' | ')} |`);
+};
+
+// ---------------------------------------------------------------------------------------
+// 1. Size
+// ---------------------------------------------------------------------------------------
+async function size() {
+  log('size');
+  const esbuild = await import('esbuild');
+  const wasm = readFileSync(join(pkg, 'web', 'token_status_bg.wasm'));
+  const whole = await esbuild.build({
+    entryPoints: [join(pkg, 'index.js')], bundle: true, minify: true, format: 'esm', platform: 'browser',
+    write: false, logLevel: 'silent',
+  });
+  const wholeJs = whole.outputFiles[0].contents;
+  const apps = {
+    'token-status': `import { Gr4vyClient } from 'token-status';
+      const client = new Gr4vyClient({ baseUrl: location.origin + '/gr4vy' });
+      client.listPaymentServiceTokens(document.body.dataset.pm).then((t) => console.log(t));`,
+    '@gr4vy/sdk (standalone function + Gr4vyCore)': `import { Gr4vyCore } from '@gr4vy/sdk/core.js';
+      import { paymentMethodsPaymentServiceTokensList } from '@gr4vy/sdk/funcs/paymentMethodsPaymentServiceTokensList.js';
+      const core = new Gr4vyCore({ serverURL: location.origin + '/gr4vy' });
+      paymentMethodsPaymentServiceTokensList(core, document.body.dataset.pm).then((r) => console.log(r));`,
+    'raw fetch': `fetch(location.origin + '/gr4vy/payment-methods/' + encodeURIComponent(document.body.dataset.pm) + '/payment-service-tokens')
+      .then((r) => r.json()).then((j) => console.log(j.items.map((t) => ({ id: t.id, state: t.status }))));`,
+  };
+  const rows = [];
+  const sizes = {};
+  for (const [name, source] of Object.entries(apps)) {
+    const built = await esbuild.build({
+      stdin: { contents: source, resolveDir: root, loader: 'js' }, bundle: true, minify: true, format: 'esm',
+      platform: 'browser', write: false, logLevel: 'silent', alias: { 'token-status': pkg },
+    });
+    const js = built.outputFiles[0].contents;
+    const usesWasm = name === 'token-status';
+    const total = gz(js) + (usesWasm ? gz(wasm) : 0);
+    sizes[name] = total;
+    rows.push([name, kb(js.length), kb(gz(js)), usesWasm ? kb(gz(wasm)) : '—', `**${kb(total)}**`]);
+  }
+  section('Size (browser, minified, gzip -9)');
+  table(['what', 'JS min', 'JS gzip', '.wasm gzip', 'total gzip'], [
+    ['whole package (index.js + glue + .wasm)', kb(wholeJs.length), kb(gz(wholeJs)), kb(gz(wasm)), `**${kb(gz(wholeJs) + gz(wasm))}**`],
+    ...rows,
+  ]);
+  const gr4vyApp = sizes['@gr4vy/sdk (standalone function + Gr4vyCore)'];
+  report.push('', `Raw .wasm: ${kb(wasm.length)}. One-call app vs @gr4vy/sdk: ${(sizes['token-status'] / gr4vyApp * 100).toFixed(0)} % of its size. Targets: whole package ≤ 40 KB gzip, one-call app < 50 % of @gr4vy/sdk's.`);
+  sizes.whole = gz(wholeJs) + gz(wasm);
+
+  // Where the wasm bytes go: a names-kept build of the same release code, optimized the same way.
+  try {
+    const named = join(out, 'named');
+    execFileSync('wasm-bindgen', ['--target', 'web', '--no-typescript', '--keep-debug', '--out-dir', named,
+      join(root, 'target', 'wasm32-unknown-unknown', 'release', 'token_status.wasm')]);
+    execFileSync('wasm-opt', ['-g', '-Oz', '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
+      '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue',
+      join(named, 'token_status_bg.wasm'), '-o', join(named, 'opt.wasm')]);
+    const top = execFileSync('twiggy', ['top', '-n', '15', join(named, 'opt.wasm')], { encoding: 'utf8' });
+    section('Where the wasm bytes go (`twiggy top -n 15`, optimized build with names kept)');
+    report.push('```', ...top.trimEnd().split('\n').map((l) => l.slice(0, 150)), '```');
+  } catch (error) {
+    report.push('', `(twiggy breakdown unavailable: ${error.message.split('\n')[0]})`);
+  }
+  return sizes;
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Per-call latency and throughput in Node
+// ---------------------------------------------------------------------------------------
+const TOKEN_REQUEST = 'rq:ej5ACWNwi1EcqBeuDPc4Z8C4Bgc:5zKtXEAq';
+const PAYMENT_METHOD = '46973e9d-88a7-44a6-abfe-be4ff0134ff4';
+const TOKEN_ID = '0b0d7b0e-1b4c-4b5a-9f0e-2a5b1f1c0a03';
+
+/** The floor: fetch, res.json(), and a hand-written mapping to the same normalized shape. */
+const TOKENIO_STATES = { PENDING: 'pending', PROCESSED: 'succeeded', REJECTED: 'failed', EXPIRED: 'expired' };
+const GR4VY_STATES = { processing: 'pending', buyer_approval_required: 'action_required', succeeded: 'succeeded', failed: 'failed' };
+function floorTokenIo(base) {
+  return async () => {
+    const res = await fetch(`${base}/token-requests/${encodeURIComponent(TOKEN_REQUEST).replaceAll('%3A', ':')}/result`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const b = await res.json();
+    const state = TOKENIO_STATES[b.status] ?? 'unknown';
+    return {
+      provider: 'tokenio', id: TOKEN_REQUEST, state, terminal: state !== 'pending' && state !== 'unknown',
+      providerStatus: b.status, token: b.tokenId ?? null, actionUrl: null, reason: b.statusReasonInformation ?? null,
+      metadata: null, transferId: b.transferId ?? null, standingOrderSubmissionId: b.standingOrderSubmissionId ?? null,
+      bankId: b.bankId ?? null, signature: b.signature ?? null,
+    };
+  };
+}
+function floorGr4vy(base) {
+  return async () => {
+    const res = await fetch(`${base}/payment-methods/${encodeURIComponent(PAYMENT_METHOD)}/payment-service-tokens`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const t = (await res.json()).items.find((item) => item.id === TOKEN_ID);
+    const state = GR4VY_STATES[t.status] ?? 'unknown';
+    return {
+      provider: 'gr4vy', id: t.id, state, terminal: state === 'succeeded' || state === 'failed', providerStatus: t.status,
+      token: t.token, actionUrl: t.approval_url, reason: null, metadata: null, paymentMethodId: t.payment_method_id,
+      paymentServiceId: t.payment_service_id, createdAt: t.created_at, updatedAt: t.updated_at,
+    };
+  };
+}
+
+async function latency() {
+  log('latency and throughput');
+  const server = child(['bench/server.mjs']);
+  const base = await server.url;
+  const ts = await import(pathToFileURL(join(pkg, 'index.mjs')).href);
+  const { Gr4vy } = await import('@gr4vy/sdk');
+  const tokenio = new ts.TokenIoClient({ baseUrl: base });
+  const gr4vy = new ts.Gr4vyClient({ baseUrl: base });
+  const sdk = new Gr4vy({ serverURL: base, bearerAuth: 'bench' });
+  const impls = {
+    'floor: fetch + json + mapping (Token.io)': floorTokenIo(base),
+    'token-status getTokenRequestResult': () => tokenio.getTokenRequestResult(TOKEN_REQUEST),
+    'floor: fetch + json + mapping (Gr4vy list)': floorGr4vy(base),
+    'token-status getPaymentServiceToken': () => gr4vy.getPaymentServiceToken(PAYMENT_METHOD, TOKEN_ID),
+    '@gr4vy/sdk paymentServiceTokens.list': () => sdk.paymentMethods.paymentServiceTokens.list(PAYMENT_METHOD),
+  };
+  // Sanity: every implementation answers the same thing before it is timed.
+  const a = await impls['floor: fetch + json + mapping (Token.io)']();
+  const b = await impls['token-status getTokenRequestResult']();
+  if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`floor and token-status disagree:\n${JSON.stringify(a)}\n${JSON.stringify(b)}`);
+  const c = await impls['floor: fetch + json + mapping (Gr4vy list)']();
+  const d = await impls['token-status getPaymentServiceToken']();
+  if (JSON.stringify(c) !== JSON.stringify(d)) throw new Error(`gr4vy floor and token-status disagree:\n${JSON.stringify(c)}\n${JSON.stringify(d)}`);
+
+  const names = Object.keys(impls);
+  const samples = Object.fromEntries(names.map((n) => [n, []]));
+  const throughput = Object.fromEntries(names.map((n) => [n, []]));
+  const rounds = quick ? 3 : 8;
+  const perRound = quick ? 200 : 500;
+  const concurrentCalls = quick ? 1000 : 3000;
+  for (let round = 0; round < rounds; round++) {
+    // Rotate the order every round so no implementation always runs first or last.
+    const order = names.map((_, i) => names[(i + round) % names.length]);
+    for (const name of order) {
+      const call = impls[name];
+      const times = [];
+      for (let i = 0; i < perRound; i++) {
+        const t0 = performance.now();
+        await call();
+        times.push(performance.now() - t0);
+      }
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: 100 }, async () => {
+        while (next++ < concurrentCalls) await call();
+      }));
+      const rate = concurrentCalls / ((performance.now() - t0) / 1000);
+      if (round > 0) { samples[name].push(...times); throughput[name].push(rate); } // round 0 warms up
+    }
+  }
+  await server.stop();
+  const floorOf = (name) => name.includes('Token.io') || name.includes('TokenRequest') ? names[0] : names[2];
+  const stats = {};
+  for (const name of names) {
+    const sorted = samples[name].sort((x, y) => x - y);
+    stats[name] = { median: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), rate: median(throughput[name]) };
+  }
+  section(`Per-call latency and throughput (Node ${process.version}, local keep-alive server in a child process)`);
+  table(['implementation', 'median', 'p99', '× floor (median)', 'calls/s, 100 concurrent', '× floor (calls/s)'],
+    names.map((name) => {
+      const f = stats[floorOf(name)];
+      const s = stats[name];
+      return [name, ms(s.median), ms(s.p99), (s.median / f.median).toFixed(2), Math.round(s.rate).toString(), (s.rate / f.rate).toFixed(2)];
+    }));
+  report.push('', `${rounds - 1} interleaved rounds (plus one warm-up) of ${perRound} sequential calls and ${concurrentCalls} calls by 100 concurrent callers per implementation. Targets: median ≤ 1.15 × floor, faster than @gr4vy/sdk.`);
+  return stats;
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Start-up: import → first call resolved
+// ---------------------------------------------------------------------------------------
+async function startup() {
+  log('start-up');
+  const server = child(['bench/server.mjs']);
+  const base = await server.url;
+  const script = join(out, 'startup.mjs');
+  writeFileSync(script, `const t0 = performance.now();
+const { TokenIoClient } = await import(${JSON.stringify(pathToFileURL(join(pkg, 'index.mjs')).href)});
+const loaded = performance.now();
+await new TokenIoClient({ baseUrl: process.argv[2] }).getTokenRequestResult('rq:a:b');
+console.log(JSON.stringify({ load: loaded - t0, total: performance.now() - t0 }));
+`);
+  const floorScript = join(out, 'startup-floor.mjs');
+  writeFileSync(floorScript, `const t0 = performance.now();
+await (await fetch(process.argv[2] + '/token-requests/rq:a:b/result')).json();
+console.log(JSON.stringify({ total: performance.now() - t0 }));
+`);
+  const runs = quick ? 5 : 15;
+  const node = [], floor = [];
+  for (let i = 0; i < runs; i++) {
+    node.push(JSON.parse(execFileSync(process.execPath, [script, base], { encoding: 'utf8' })));
+    floor.push(JSON.parse(execFileSync(process.execPath, [floorScript, base], { encoding: 'utf8' })));
+  }
+  await server.stop();
+
+  // Chromium: a page that imports the browser build and makes one call (same origin).
+  let browser = null;
+  try {
+    const { chromium } = await import('playwright-core');
+    const tokenioBody = '{"status":"PENDING"}';
+    const page = '<!doctype html><script type="module">const t0 = performance.now();' +
+      "const { TokenIoClient } = await import('/pkg/index.js'); const loaded = performance.now();" +
+      "await new TokenIoClient({ baseUrl: location.origin }).getTokenRequestResult('rq:a:b');" +
+      'window.__startup = { load: loaded - t0, total: performance.now() - t0 };</script>';
+    const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
+    const http = createServer((req, res) => {
+      const path = new URL(req.url, 'http://x').pathname;
+      if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(page);
+      if (path.startsWith('/token-requests/')) return res.writeHead(200, { 'content-type': 'application/json' }).end(tokenioBody);
+      const file = join(pkg, path.replace(/^\/pkg\//, ''));
+      if (!path.startsWith('/pkg/') || file.includes('..') || !existsSync(file)) return res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    });
+    await new Promise((r) => http.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${http.address().port}`;
+    const instance = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox',
+      '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    const loads = [];
+    for (let i = 0; i < (quick ? 3 : 8); i++) {
+      const context = await instance.newContext(); // cold: no HTTP or compile cache
+      const tab = await context.newPage();
+      await tab.goto(origin + '/');
+      await tab.waitForFunction(() => window.__startup);
+      loads.push(await tab.evaluate(() => window.__startup));
+      await context.close();
+    }
+    await instance.close();
+    http.closeAllConnections();
+    http.close();
+    browser = loads;
+  } catch (error) {
+    log(`chromium start-up skipped: ${error.message}`);
+  }
+  section('Start-up: from `import` to the first call resolved (median)');
+  const rows = [
+    ['Node: token-status', ms(median(node.map((r) => r.load))), ms(median(node.map((r) => r.total)))],
+    ['Node: raw fetch (no import)', '—', ms(median(floor.map((r) => r.total)))],
+  ];
+  if (browser) rows.push(['Chromium (cold context): token-status', ms(median(browser.map((r) => r.load))), ms(median(browser.map((r) => r.total)))]);
+  table(['runtime', 'import (module + wasm compile)', 'import + first call'], rows);
+  return { node, browser };
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Scale: 10,000 concurrent waits against the simulator
+// ---------------------------------------------------------------------------------------
+async function scale() {
+  const waits = quick ? 2000 : 10_000;
+  log(`scale: ${waits} concurrent waits`);
+  const sim = child(['www/simulator.mjs', '--port', '0']);
+  const base = await sim.url;
+  const ts = await import(pathToFileURL(join(pkg, 'index.mjs')).href);
+  const providers = ['truemed', 'gr4vy', 'tokenio'];
+  const post = async (path, body) => (await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+  const flows = [];
+  for (let i = 0; i < waits; i += 200) {
+    flows.push(...await Promise.all(Array.from({ length: Math.min(200, waits - i) }, (_, j) =>
+      post('/_sim/flows', { provider: providers[(i + j) % 3], outcome: 'succeeded', pendingPolls: 2 }))));
+  }
+  const options = { retry: { maxRetries: 4, initialDelayMs: 100, maxDelayMs: 2000 } };
+  const clients = {
+    truemed: new ts.TruemedClient({ baseUrl: `${base}/truemed`, apiKey: 'sim-truemed-key', ...options }),
+    gr4vy: new ts.Gr4vyClient({ baseUrl: `${base}/gr4vy`, bearerToken: 'sim-gr4vy-token', ...options }),
+    tokenio: new ts.TokenIoClient({ baseUrl: `${base}/tokenio`, basicCredentials: 'c2ltOnRva2VuaW8=', ...options }),
+  };
+  const wait = { intervalMs: 500, maxIntervalMs: 2000, deadlineMs: 120_000 };
+  globalThis.gc?.();
+  const heap0 = process.memoryUsage().heapUsed;
+  const wasm0 = ts.__memoryBytes();
+  let peakHeap = heap0;
+  const sampler = setInterval(() => { peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed); }, 25);
+  const t0 = performance.now();
+  const results = await Promise.allSettled(flows.map((flow) => {
+    if (flow.provider === 'truemed') return clients.truemed.waitForProvisionTokenRequest(flow.id, wait);
+    if (flow.provider === 'gr4vy') return clients.gr4vy.waitForPaymentServiceToken(flow.paymentMethodId, flow.id, wait);
+    return clients.tokenio.waitForTokenRequestResult(flow.id, wait);
+  }));
+  const elapsed = performance.now() - t0;
+  clearInterval(sampler);
+  const resolved = results.filter((r) => r.status === 'fulfilled' && r.value.state === 'succeeded').length;
+  const failures = results.filter((r) => r.status === 'rejected').map((r) => r.reason.kind);
+  // Requests per wait: the simulator counts status reads per flow.
+  let reads = 0;
+  for (let i = 0; i < flows.length; i += 500) {
+    const batch = await Promise.all(flows.slice(i, i + 500).map(async (f) => (await (await fetch(`${base}/_sim/flows/${encodeURIComponent(f.id)}`)).json()).reads ?? 0));
+    reads += batch.reduce((x, y) => x + y, 0);
+  }
+  await sim.stop();
+  section(`Scale: ${waits.toLocaleString('en')} concurrent waits against the simulator (Node)`);
+  table(['waits', 'resolved succeeded', 'rejected', 'total time', 'status reads per wait', 'peak JS heap Δ', 'wasm memory before → after'], [[
+    waits.toLocaleString('en'), resolved.toLocaleString('en'), failures.length ? `${failures.length} (${[...new Set(failures)].join(', ')})` : '0',
+    `${(elapsed / 1000).toFixed(2)} s`, (reads / waits).toFixed(2), kb(peakHeap - heap0), `${kb(wasm0)} → ${kb(ts.__memoryBytes())}`,
+  ]]);
+  report.push('', 'Each flow is pending for 2 reads, then succeeded: 3 reads is the minimum a wait can make. Status reads counted by the simulator (a Gr4vy list read counts for every token it lists).');
+  return { elapsed, resolved, reads };
+}
+
+// ---------------------------------------------------------------------------------------
+const started = new Date();
+const sizes = await size();
+await latency();
+await startup();
+await scale();
+
+const versions = (() => {
+  const v = (cmd, args) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n')[0]; } catch { return 'n/a'; } };
+  const lock = readFileSync(join(root, 'Cargo.lock'), 'utf8');
+  const crate = (name) => lock.match(new RegExp(`name = "${name}"\\nversion = "([^"]+)"`))?.[1] ?? '?';
+  const npmVersion = (name) => { try { return JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version; } catch { return '?'; } };
+  return [
+    `rustc: ${v('rustc', ['--version'])}`, `wasm-bindgen: ${crate('wasm-bindgen')}`, `gloo-net: ${crate('gloo-net')}`,
+    `wasm-opt: ${v('wasm-opt', ['--version'])}`, `node: ${process.version}`, `chromium: ${v('/usr/bin/chromium', ['--version'])}`,
+    `@gr4vy/sdk: ${npmVersion('@gr4vy/sdk')}`, `esbuild: ${npmVersion('esbuild')}`, `token-status: ${JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).version}`,
+  ];
+})();
+const header = [
+  '# token-status benchmarks',
+  '',
+  `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`make bench\`${quick ? ' (--quick)' : ''} on ${cpus().length} × ${cpus()[0]?.model?.trim() ?? "CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM.`,
+  '',
+  versions.map((x) => `- ${x}`).join('\n'),
+];
+const text = [...header, ...report, ''].join('\n');
+process.stdout.write(text);
+writeFileSync(join(root, 'bench', 'RESULTS.md'), text);
+log(`written bench/RESULTS.md (whole package ${kb(sizes.whole)} gzip)`);
+process.exit(0);
