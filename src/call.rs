@@ -227,8 +227,11 @@ pub fn http_error(provider: Provider, response: &Response, subject: &str) -> Err
         ErrorKind::Unauthorized => {
             "Check the credential, its scopes, and that it belongs to this environment (sandbox or production)."
         }
+        ErrorKind::NotFound if provider == Provider::Gr4vy => {
+            "Check the id, and that this client uses the same instance, environment and merchant account that created it."
+        }
         ErrorKind::NotFound => {
-            "Check the id, and that this client uses the same environment (and Gr4vy instance) that created it."
+            "Check the id, and that this client uses the same environment (sandbox or production) that created it."
         }
         ErrorKind::RateLimited => {
             "The provider is rate limiting: slow down, or allow more retries and a longer maxDelayMs."

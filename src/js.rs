@@ -194,54 +194,136 @@ const COMMON_OPTIONS: [&str; 6] = [
     "allowBrowserCredentials",
 ];
 
-/// Reads the options every client shares, with `default_base_url` for the environment.
-fn common_config(
-    options: &Options,
-    default_base_url: impl FnOnce(Environment) -> Result<String, Error>,
-) -> Result<(ClientConfig, bool), Error> {
-    let provider = options.provider;
+/// Options only one client takes, after [`COMMON_OPTIONS`].
+fn provider_options(provider: Provider) -> &'static [&'static str] {
+    match provider {
+        Provider::Truemed => &["apiKey"],
+        Provider::Gr4vy => &["instanceId", "bearerToken", "merchantAccountId"],
+        Provider::TokenIo => &["bearerToken", "basicCredentials"],
+    }
+}
+
+/// Builds any client from its options object: one code path for all three constructors.
+/// Throws (as the constructor) `invalid_argument` or `insecure_credentials`.
+#[inline(never)]
+fn new_client(provider: Provider, value: &JsValue) -> Result<Rc<Client>, JsValue> {
+    build_client(provider, value).map_err(|error| to_js_error(&error))
+}
+
+fn build_client(provider: Provider, value: &JsValue) -> Result<Rc<Client>, Error> {
+    let mut allowed = COMMON_OPTIONS.to_vec();
+    allowed.extend_from_slice(provider_options(provider));
+    let options = Options::new(value, provider, "options", &allowed)?;
     let environment = match options.string("environment")?.as_deref() {
         None | Some("sandbox") => Environment::Sandbox,
         Some("production") => Environment::Production,
         Some(_) => return Err(options.invalid("environment", "\"sandbox\" or \"production\"")),
     };
-    let base_url = match options.string("baseUrl")? {
-        Some(base) => normalize_base_url(provider, &base)?,
-        None => default_base_url(environment)?,
+    let instance = match provider {
+        Provider::Gr4vy => options.string("instanceId")?,
+        _ => None,
+    };
+    if let Some(instance) = &instance {
+        gr4vy::validate_instance_id(instance)?;
+    }
+    let base_url = match (options.string("baseUrl")?, provider, &instance) {
+        (Some(base), _, _) => normalize_base_url(provider, &base)?,
+        (None, Provider::Truemed, _) => truemed::default_base_url(environment).to_owned(),
+        (None, Provider::TokenIo, _) => tokenio::default_base_url(environment).to_owned(),
+        (None, Provider::Gr4vy, Some(instance)) => gr4vy::default_base_url(instance, environment),
+        (None, Provider::Gr4vy, None) => {
+            return Err(Error::invalid_argument(
+                provider,
+                "Gr4vyClient needs instanceId (your Gr4vy instance) or baseUrl.",
+            ));
+        }
     };
     let mut config = ClientConfig::new(provider, base_url);
     if let Some(timeout) = options.number("timeoutMs", 1.0, MAX_TIMER_MS, false)? {
         config.timeout_ms = timeout;
     }
-    config.retry = retry_policy(options)?;
-    let headers = options.get("headers");
-    if !headers.is_undefined() {
-        if !headers.is_object() || Array::is_array(&headers) {
-            return Err(options.invalid("headers", "an object of header names to string values"));
+    config.retry = retry_policy(&options)?;
+    config.headers = headers_option(&options)?;
+    let allow_browser = options.boolean("allowBrowserCredentials")?.unwrap_or(false);
+    let mut bearer = None;
+    match provider {
+        Provider::Truemed => {
+            if let Some(key) = options.string("apiKey")? {
+                config.auth = Auth::Static {
+                    header: truemed::API_KEY_HEADER,
+                    value: key.clone(),
+                    secret: key,
+                };
+            }
         }
-        for entry in Object::entries(&headers.unchecked_into()).iter() {
-            let entry: Array = entry.unchecked_into();
-            let name = entry.get(0).as_string().unwrap_or_default();
-            let value = entry.get(1).as_string();
-            let valid_name = !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-            match value {
-                Some(value) if valid_name && !value.contains(['\r', '\n', '\0']) => {
-                    config.headers.push((name.to_ascii_lowercase(), value));
-                }
-                _ => {
-                    return Err(options.invalid(
-                        "headers",
-                        "an object of valid header names to string values without line breaks",
+        Provider::Gr4vy => {
+            (config.auth, bearer) = bearer_option(&options, "bearer")?;
+            if let Some(account) = options.string("merchantAccountId")? {
+                config
+                    .headers
+                    .insert(0, (gr4vy::MERCHANT_ACCOUNT_HEADER.to_owned(), account));
+            }
+        }
+        Provider::TokenIo => {
+            (config.auth, bearer) = bearer_option(&options, "Bearer")?;
+            if let Some(basic) = options.string("basicCredentials")? {
+                if config.auth != Auth::None {
+                    return Err(Error::invalid_argument(
+                        provider,
+                        "Pass either bearerToken or basicCredentials, not both.",
                     ));
                 }
+                let basic = basic.trim().to_owned();
+                config.auth = Auth::Static {
+                    header: "authorization",
+                    value: ["Basic ", &basic].concat(),
+                    secret: basic,
+                };
             }
         }
     }
-    let allow_browser = options.boolean("allowBrowserCredentials")?.unwrap_or(false);
-    Ok((config, allow_browser))
+    if config.has_credential() && !allow_browser && is_browser() {
+        let mut message = String::from("A provider credential was given to ");
+        message.push_str(provider.display_name());
+        message.push_str(
+            "'s client in a browser, where any visitor can read it. Keep credentials on your server: point baseUrl at a backend route that adds them (see the README), or pass allowBrowserCredentials: true if you really mean it.",
+        );
+        return Err(Error::new(ErrorKind::InsecureCredentials, provider, message));
+    }
+    Ok(Rc::new(Client { config, bearer }))
+}
+
+/// The `headers` option: an object of header names to string values.
+fn headers_option(options: &Options) -> Result<Vec<(String, String)>, Error> {
+    let headers = options.get("headers");
+    let mut out = Vec::new();
+    if headers.is_undefined() {
+        return Ok(out);
+    }
+    if !headers.is_object() || Array::is_array(&headers) {
+        return Err(options.invalid("headers", "an object of header names to string values"));
+    }
+    for entry in Object::entries(&headers.unchecked_into()).iter() {
+        let entry: Array = entry.unchecked_into();
+        let name = entry.get(0).as_string().unwrap_or_default();
+        let value = entry.get(1).as_string();
+        let valid_name = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        match value {
+            Some(value) if valid_name && !value.contains(['\r', '\n', '\0']) => {
+                out.push((name.to_ascii_lowercase(), value));
+            }
+            _ => {
+                return Err(options.invalid(
+                    "headers",
+                    "an object of valid header names to string values without line breaks",
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn retry_policy(options: &Options) -> Result<RetryPolicy, Error> {
@@ -377,27 +459,6 @@ const WAIT_OPTIONS: [&str; 6] = [
 ];
 
 impl Client {
-    fn finish(
-        options: &Options,
-        config: ClientConfig,
-        bearer: Option<Function>,
-        allow_browser: bool,
-    ) -> Result<Rc<Client>, JsValue> {
-        if config.has_credential() && !allow_browser && is_browser() {
-            let mut message = String::from("A provider credential was given to ");
-            message.push_str(options.provider.display_name());
-            message.push_str(
-                "'s client in a browser, where any visitor can read it. Keep credentials on your server: point baseUrl at a backend route that adds them (see the README), or pass allowBrowserCredentials: true if you really mean it.",
-            );
-            return Err(to_js_error(&Error::new(
-                ErrorKind::InsecureCredentials,
-                options.provider,
-                message,
-            )));
-        }
-        Ok(Rc::new(Client { config, bearer }))
-    }
-
     fn call_options(&self, value: &JsValue, waiting: bool) -> Result<CallOptions, Error> {
         let allowed: &[&str] = if waiting {
             &WAIT_OPTIONS
@@ -583,25 +644,8 @@ impl TruemedClient {
     /// (`invalid_argument`, `insecure_credentials`) for bad options.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<TruemedClient, JsValue> {
-        let mut allowed = COMMON_OPTIONS.to_vec();
-        allowed.push("apiKey");
-        let options = Options::new(&options, Provider::Truemed, "options", &allowed)
-            .map_err(|e| to_js_error(&e))?;
-        let (mut config, allow_browser) =
-            common_config(
-                &options,
-                |env| Ok(truemed::default_base_url(env).to_owned()),
-            )
-            .map_err(|e| to_js_error(&e))?;
-        if let Some(key) = options.string("apiKey").map_err(|e| to_js_error(&e))? {
-            config.auth = Auth::Static {
-                header: truemed::API_KEY_HEADER,
-                value: key.clone(),
-                secret: key,
-            };
-        }
         Ok(TruemedClient {
-            client: Client::finish(&options, config, None, allow_browser)?,
+            client: new_client(Provider::Truemed, &options)?,
         })
     }
 
@@ -653,36 +697,8 @@ impl Gr4vyClient {
     /// `new Gr4vyClient({ instanceId?, bearerToken?, merchantAccountId?, ...ClientOptions })`.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Gr4vyClient, JsValue> {
-        let mut allowed = COMMON_OPTIONS.to_vec();
-        allowed.extend(["instanceId", "bearerToken", "merchantAccountId"]);
-        let build = || -> Result<(Options, ClientConfig, Option<Function>, bool), Error> {
-            let options = Options::new(&options, Provider::Gr4vy, "options", &allowed)?;
-            let instance = options.string("instanceId")?;
-            let (mut config, allow_browser) = common_config(&options, |env| match &instance {
-                Some(instance) => {
-                    gr4vy::validate_instance_id(instance)?;
-                    Ok(gr4vy::default_base_url(instance, env))
-                }
-                None => Err(Error::invalid_argument(
-                    Provider::Gr4vy,
-                    "Gr4vyClient needs instanceId (your Gr4vy instance) or baseUrl.",
-                )),
-            })?;
-            if let Some(instance) = &instance {
-                gr4vy::validate_instance_id(instance)?;
-            }
-            let (auth, bearer) = bearer_option(&options, "bearer")?;
-            config.auth = auth;
-            if let Some(account) = options.string("merchantAccountId")? {
-                config
-                    .headers
-                    .insert(0, (gr4vy::MERCHANT_ACCOUNT_HEADER.to_owned(), account));
-            }
-            Ok((options, config, bearer, allow_browser))
-        };
-        let (options, config, bearer, allow_browser) = build().map_err(|e| to_js_error(&e))?;
         Ok(Gr4vyClient {
-            client: Client::finish(&options, config, bearer, allow_browser)?,
+            client: new_client(Provider::Gr4vy, &options)?,
         })
     }
 
@@ -837,37 +853,8 @@ impl TokenIoClient {
     /// `new TokenIoClient({ bearerToken?, basicCredentials?, ...ClientOptions })`.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<TokenIoClient, JsValue> {
-        let mut allowed = COMMON_OPTIONS.to_vec();
-        allowed.extend(["bearerToken", "basicCredentials"]);
-        let build = || -> Result<(Options, ClientConfig, Option<Function>, bool), Error> {
-            let options = Options::new(&options, Provider::TokenIo, "options", &allowed)?;
-            let (mut config, allow_browser) =
-                common_config(
-                    &options,
-                    |env| Ok(tokenio::default_base_url(env).to_owned()),
-                )?;
-            let (auth, bearer) = bearer_option(&options, "Bearer")?;
-            config.auth = auth;
-            if let Some(basic) = options.string("basicCredentials")? {
-                if config.auth != Auth::None {
-                    return Err(Error::invalid_argument(
-                        Provider::TokenIo,
-                        "Pass either bearerToken or basicCredentials, not both.",
-                    ));
-                }
-                let mut value = String::from("Basic ");
-                value.push_str(basic.trim());
-                config.auth = Auth::Static {
-                    header: "authorization",
-                    value,
-                    secret: basic.trim().to_owned(),
-                };
-            }
-            Ok((options, config, bearer, allow_browser))
-        };
-        let (options, config, bearer, allow_browser) = build().map_err(|e| to_js_error(&e))?;
         Ok(TokenIoClient {
-            client: Client::finish(&options, config, bearer, allow_browser)?,
+            client: new_client(Provider::TokenIo, &options)?,
         })
     }
 
