@@ -87,6 +87,7 @@ fi
 kill $sim_pid 2>/dev/null
 
 node_tests package node --test tests/package/
+node_tests demo node --test tests/demo/
 
 if [ ${#broken[@]} -gt 0 ]; then
   echo "layers that did not run properly: ${broken[*]}"

@@ -288,7 +288,11 @@ fn build_client(provider: Provider, value: &JsValue) -> Result<Rc<Client>, Error
         message.push_str(
             "'s client in a browser, where any visitor can read it. Keep credentials on your server: point baseUrl at a backend route that adds them (see the README), or pass allowBrowserCredentials: true if you really mean it.",
         );
-        return Err(Error::new(ErrorKind::InsecureCredentials, provider, message));
+        return Err(Error::new(
+            ErrorKind::InsecureCredentials,
+            provider,
+            message,
+        ));
     }
     Ok(Rc::new(Client { config, bearer }))
 }
