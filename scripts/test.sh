@@ -88,6 +88,7 @@ kill $sim_pid 2>/dev/null
 
 node_tests package node --test tests/package/
 node_tests demo node --test tests/demo/
+node_tests reliability node --test tests/reliability/
 
 if [ ${#broken[@]} -gt 0 ]; then
   echo "layers that did not run properly: ${broken[*]}"

@@ -81,11 +81,21 @@ impl ClientConfig {
                 .any(|(name, _)| CREDENTIAL_HEADERS.contains(&name.as_str()))
     }
 
-    /// The configured secret strings, for redaction.
+    /// The configured secret strings, for redaction: each credential as configured, and for a
+    /// Basic credential also its decoded `user:password` and the password alone, in case a
+    /// provider echoes what it decoded.
     pub fn secrets(&self) -> Vec<String> {
         let mut secrets = Vec::new();
-        if let Auth::Static { secret, .. } = &self.auth {
+        if let Auth::Static { secret, value, .. } = &self.auth {
             secrets.push(secret.clone());
+            if value.starts_with("Basic ") {
+                if let Some(decoded) = decode_base64(secret).and_then(|b| String::from_utf8(b).ok()) {
+                    if let Some((_, password)) = decoded.split_once(':') {
+                        secrets.push(password.to_owned());
+                    }
+                    secrets.push(decoded);
+                }
+            }
         }
         for (name, value) in &self.headers {
             if CREDENTIAL_HEADERS.contains(&name.as_str()) {
@@ -98,6 +108,30 @@ impl ClientConfig {
         }
         secrets
     }
+}
+
+/// Decodes standard or URL-safe base64, padded or not; `None` for anything else.
+pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut bits, mut count) = (0u32, 0u32);
+    for b in text.trim_end_matches('=').bytes() {
+        let value = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(value);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    Some(out)
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -115,5 +149,25 @@ mod tests {
             .push(("authorization".into(), "Bearer abc.def".into()));
         assert!(config.has_credential());
         assert_eq!(config.secrets(), ["Bearer abc.def", "abc.def"]);
+    }
+
+    #[test]
+    fn basic_credentials_are_secret_decoded_too() {
+        let mut config = ClientConfig::new(Provider::TokenIo, "https://x".into());
+        config.auth = Auth::Static {
+            header: "authorization",
+            value: "Basic c2ltOnRva2VuaW8=".into(),
+            secret: "c2ltOnRva2VuaW8=".into(),
+        };
+        assert_eq!(config.secrets(), ["c2ltOnRva2VuaW8=", "tokenio", "sim:tokenio"]);
+    }
+
+    #[test]
+    fn base64() {
+        assert_eq!(decode_base64("c2ltOnRva2VuaW8=").unwrap(), b"sim:tokenio");
+        assert_eq!(decode_base64("c2ltOnRva2VuaW8").unwrap(), b"sim:tokenio");
+        assert_eq!(decode_base64("").unwrap(), b"");
+        assert_eq!(decode_base64("-_-_").unwrap(), [0xfb, 0xff, 0xbf]);
+        assert!(decode_base64("not base64!").is_none());
     }
 }

@@ -173,11 +173,15 @@ impl Error {
         out.push('}');
     }
 
-    /// Replaces every occurrence of each secret in the message (and the cause's) with `[redacted]`.
+    /// Replaces every occurrence of each secret in every text field (and the cause's) with
+    /// `[redacted]`: the message, and the provider-supplied code and trace id, which a provider
+    /// could fill with whatever it was sent.
     pub fn redact(&mut self, secrets: &[String]) {
         self.message = redact(&self.message, secrets);
-        if let Some(code) = &self.code {
-            self.code = Some(redact(code, secrets));
+        for field in [&mut self.code, &mut self.trace_id] {
+            if let Some(text) = field {
+                *text = redact(text, secrets);
+            }
         }
         if let Some(cause) = &mut self.cause {
             cause.redact(secrets);
@@ -249,6 +253,21 @@ mod tests {
             out,
             r#"{"kind":"provider_error","provider":"tokenio","status":503,"code":null,"traceId":"tr\"1","retryable":true,"external":true,"attempts":3,"lastStatus":null}"#
         );
+    }
+
+    #[test]
+    fn every_text_field_is_redacted() {
+        let secrets = vec!["s3cr3t-value".to_owned()];
+        let mut error = Error::new(ErrorKind::Unauthorized, Provider::TokenIo, "bad s3cr3t-value");
+        error.code = Some("code-s3cr3t-value".into());
+        error.trace_id = Some("s3cr3t-value".into());
+        let mut cause = Error::new(ErrorKind::Network, Provider::TokenIo, "s3cr3t-value!");
+        cause.trace_id = Some("t-s3cr3t-value".into());
+        error.cause = Some(Box::new(cause));
+        error.redact(&secrets);
+        let text = format!("{error:?}");
+        assert!(!text.contains("s3cr3t-value"), "{text}");
+        assert_eq!(error.trace_id.as_deref(), Some("[redacted]"));
     }
 
     #[test]
