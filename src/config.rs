@@ -89,7 +89,8 @@ impl ClientConfig {
         if let Auth::Static { secret, value, .. } = &self.auth {
             secrets.push(secret.clone());
             if value.starts_with("Basic ") {
-                if let Some(decoded) = decode_base64(secret).and_then(|b| String::from_utf8(b).ok()) {
+                if let Some(decoded) = decode_base64(secret).and_then(|b| String::from_utf8(b).ok())
+                {
                     if let Some((_, password)) = decoded.split_once(':') {
                         secrets.push(password.to_owned());
                     }
@@ -159,7 +160,10 @@ mod tests {
             value: "Basic c2ltOnRva2VuaW8=".into(),
             secret: "c2ltOnRva2VuaW8=".into(),
         };
-        assert_eq!(config.secrets(), ["c2ltOnRva2VuaW8=", "tokenio", "sim:tokenio"]);
+        assert_eq!(
+            config.secrets(),
+            ["c2ltOnRva2VuaW8=", "tokenio", "sim:tokenio"]
+        );
     }
 
     #[test]

@@ -178,10 +178,8 @@ impl Error {
     /// could fill with whatever it was sent.
     pub fn redact(&mut self, secrets: &[String]) {
         self.message = redact(&self.message, secrets);
-        for field in [&mut self.code, &mut self.trace_id] {
-            if let Some(text) = field {
-                *text = redact(text, secrets);
-            }
+        for text in [&mut self.code, &mut self.trace_id].into_iter().flatten() {
+            *text = redact(text, secrets);
         }
         if let Some(cause) = &mut self.cause {
             cause.redact(secrets);
@@ -258,7 +256,11 @@ mod tests {
     #[test]
     fn every_text_field_is_redacted() {
         let secrets = vec!["s3cr3t-value".to_owned()];
-        let mut error = Error::new(ErrorKind::Unauthorized, Provider::TokenIo, "bad s3cr3t-value");
+        let mut error = Error::new(
+            ErrorKind::Unauthorized,
+            Provider::TokenIo,
+            "bad s3cr3t-value",
+        );
         error.code = Some("code-s3cr3t-value".into());
         error.trace_id = Some("s3cr3t-value".into());
         let mut cause = Error::new(ErrorKind::Network, Provider::TokenIo, "s3cr3t-value!");

@@ -9,6 +9,7 @@
 use crate::call::{Env, TokenFailure, Transport};
 use crate::http::{INTERESTING_HEADERS, MAX_BODY_BYTES, Method, Request, Response};
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal};
@@ -37,6 +38,117 @@ impl Timer {
 impl Drop for Timer {
     fn drop(&mut self) {
         clear_timeout(&self.0);
+    }
+}
+
+/// One timer for every attempt in flight: each attempt registers its deadline and its
+/// `AbortController`; a single `setTimeout`, armed for the earliest deadline, aborts whatever
+/// has expired when it fires and re-arms for the next. Registering costs a slot in a vector
+/// instead of a timer per attempt (measurably cheaper per call, and one timer rather than
+/// thousands under load); when nothing is in flight the timer is cleared, so a Node process
+/// still exits by itself.
+#[derive(Default)]
+struct Deadlines {
+    /// Attempts in flight, by slot; `None` marks a free slot.
+    slots: Vec<Option<(f64, AbortController)>>,
+    /// Free slot indexes.
+    free: Vec<usize>,
+    /// Attempts in flight.
+    count: usize,
+    /// The armed timer: when it fires, and its handle.
+    armed: Option<(f64, JsValue)>,
+    /// The timer callback, made once and kept for the module's lifetime.
+    tick: Option<Closure<dyn FnMut()>>,
+}
+
+thread_local! {
+    static DEADLINES: RefCell<Deadlines> = RefCell::new(Deadlines::default());
+}
+
+impl Deadlines {
+    fn arm(&mut self, at: f64) {
+        if let Some((_, handle)) = self.armed.take() {
+            clear_timeout(&handle);
+        }
+        let tick = self
+            .tick
+            .get_or_insert_with(|| Closure::new(fire_deadlines))
+            .as_ref()
+            .unchecked_ref::<Function>()
+            .clone();
+        // A little late rather than early, so the earliest deadline has passed when it fires.
+        let delay = (at - js_sys::Date::now()).clamp(0.0, 2_147_483_647.0) + 1.0;
+        self.armed = Some((at, set_timeout(&tick, delay)));
+    }
+}
+
+/// Aborts `controller` once `deadline` (on `Date.now()`'s clock) has passed, until unwatched.
+fn watch_deadline(deadline: f64, controller: AbortController) -> usize {
+    DEADLINES.with(|cell| {
+        let mut d = cell.borrow_mut();
+        let slot = match d.free.pop() {
+            Some(slot) => {
+                d.slots[slot] = Some((deadline, controller));
+                slot
+            }
+            None => {
+                d.slots.push(Some((deadline, controller)));
+                d.slots.len() - 1
+            }
+        };
+        d.count += 1;
+        if d.armed.as_ref().is_none_or(|(at, _)| deadline < *at) {
+            d.arm(deadline);
+        }
+        slot
+    })
+}
+
+/// Forgets an attempt's deadline; clears the timer when nothing is left in flight.
+fn unwatch_deadline(slot: usize) {
+    DEADLINES.with(|cell| {
+        let mut d = cell.borrow_mut();
+        if d.slots.get_mut(slot).and_then(Option::take).is_some() {
+            d.free.push(slot);
+            d.count -= 1;
+        }
+        if d.count == 0 {
+            if let Some((_, handle)) = d.armed.take() {
+                clear_timeout(&handle);
+            }
+        }
+    })
+}
+
+/// The shared timer fired: abort every expired attempt, re-arm for the next deadline.
+fn fire_deadlines() {
+    let now = js_sys::Date::now();
+    let expired: Vec<AbortController> = DEADLINES.with(|cell| {
+        let mut d = cell.borrow_mut();
+        d.armed = None;
+        let mut expired = Vec::new();
+        let mut next = f64::INFINITY;
+        for slot in 0..d.slots.len() {
+            match &d.slots[slot] {
+                Some((deadline, _)) if *deadline <= now => {
+                    if let Some((_, controller)) = d.slots[slot].take() {
+                        expired.push(controller);
+                    }
+                    d.free.push(slot);
+                    d.count -= 1;
+                }
+                Some((deadline, _)) => next = next.min(*deadline),
+                None => {}
+            }
+        }
+        if d.count > 0 {
+            d.arm(next);
+        }
+        expired
+    });
+    // Outside the borrow: abort listeners run synchronously.
+    for controller in expired {
+        controller.abort();
     }
 }
 
@@ -90,11 +202,13 @@ impl FetchEnv {
         if request.method != Method::Get {
             Reflect::set(&init, &"method".into(), &request.method.as_str().into())?;
         }
-        let headers = Object::new();
-        for (name, value) in &request.headers {
-            Reflect::set(&headers, &name.as_str().into(), &value.as_str().into())?;
+        if !request.headers.is_empty() {
+            let headers = Object::new();
+            for (name, value) in &request.headers {
+                Reflect::set(&headers, &name.as_str().into(), &value.as_str().into())?;
+            }
+            Reflect::set(&init, &"headers".into(), &headers)?;
         }
-        Reflect::set(&init, &"headers".into(), &headers)?;
         Reflect::set(&init, &"signal".into(), &controller.signal())?;
         if let Some(body) = &request.body {
             Reflect::set(&init, &"body".into(), &body.as_str().into())?;
@@ -103,10 +217,14 @@ impl FetchEnv {
             .await?
             .unchecked_into();
         let headers = response.headers();
+        let status = response.status();
         let mut kept = Vec::new();
-        for name in INTERESTING_HEADERS {
-            if let Ok(Some(value)) = headers.get(name) {
-                kept.push((name.to_owned(), value));
+        // The hint headers only matter on a failure; a success reads none of them.
+        if !(200..300).contains(&status) {
+            for name in INTERESTING_HEADERS {
+                if let Ok(Some(value)) = headers.get(name) {
+                    kept.push((name.to_owned(), value));
+                }
             }
         }
         let declared = headers
@@ -116,7 +234,7 @@ impl FetchEnv {
             .and_then(|v| crate::http::parse_content_length(&v));
         let (body, truncated) = read_body(&response, declared).await?;
         Ok(Response {
-            status: response.status(),
+            status,
             headers: kept,
             body,
             truncated,
@@ -192,13 +310,14 @@ impl Env for FetchEnv {
             return Err(Transport::Aborted);
         }
         let controller = AbortController::new().map_err(|e| Transport::Network(describe(&e)))?;
-        let abort = abort_function(&controller);
-        let _timer = Timer::start(&abort, timeout_ms);
+        let slot = watch_deadline(js_sys::Date::now() + timeout_ms, controller.clone());
         let _listener = self
             .signal
             .as_ref()
-            .map(|signal| AbortListener::attach(signal, abort.clone()));
-        match self.attempt(request, &controller).await {
+            .map(|signal| AbortListener::attach(signal, abort_function(&controller)));
+        let outcome = self.attempt(request, &controller).await;
+        unwatch_deadline(slot);
+        match outcome {
             Ok(response) => Ok(response),
             Err(_) if self.aborted() => Err(Transport::Aborted),
             Err(_) if controller.signal().aborted() => Err(Transport::Timeout),

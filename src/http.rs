@@ -11,7 +11,8 @@ pub const MAX_ID_CHARS: usize = 1024;
 /// Largest response body read, in bytes (4 MiB). Longer bodies are cut off while streaming.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-/// The response headers the library acts on; the I/O seam copies only these.
+/// The response headers the library acts on; the I/O seam copies only these, and only from
+/// non-2xx answers (the only ones they mean anything on).
 pub const INTERESTING_HEADERS: [&str; 3] =
     ["retry-after", "retry-after-ms", "token-external-error"];
 
