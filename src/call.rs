@@ -31,6 +31,8 @@ pub enum TokenFailure {
     NotAString,
     /// The caller's signal fired while waiting for it.
     Aborted,
+    /// Its promise did not settle within the attempt's time.
+    TimedOut,
 }
 
 /// What a call needs from the outside world. One value per call: it carries the caller's
@@ -41,8 +43,9 @@ pub trait Env {
     async fn send(&self, request: &Request, timeout_ms: f64) -> Result<Response, Transport>;
     /// Waits `ms` milliseconds.
     async fn sleep(&self, ms: f64) -> Result<(), Transport>;
-    /// Calls the `bearerToken` function for one attempt.
-    async fn bearer_token(&self) -> Result<String, TokenFailure>;
+    /// Calls the `bearerToken` function for one attempt; a promise it returns may take at most
+    /// `timeout_ms`, and the caller's signal ends the wait for it at once.
+    async fn bearer_token(&self, timeout_ms: f64) -> Result<String, TokenFailure>;
     /// A monotonic clock in ms.
     fn now_ms(&self) -> f64;
     /// Wall-clock time in ms since the Unix epoch (for `Retry-After` dates).
@@ -86,11 +89,6 @@ pub async fn execute<E: Env, T>(
         if env.aborted() {
             return Err(finish(aborted(provider), attempts, &secrets));
         }
-        let mut request = call.request.clone();
-        match apply_auth(env, config, &mut request, &mut secrets).await {
-            Ok(()) => {}
-            Err(error) => return Err(finish(error, attempts, &secrets)),
-        }
         let mut timeout_ms = call.timeout_ms;
         let mut deadline_bound = false;
         if let Some(deadline) = call.deadline_ms {
@@ -106,6 +104,11 @@ pub async fn execute<E: Env, T>(
                 timeout_ms = left;
                 deadline_bound = true;
             }
+        }
+        let mut request = call.request.clone();
+        match apply_auth(env, config, &mut request, &mut secrets, timeout_ms).await {
+            Ok(()) => {}
+            Err(error) => return Err(finish(error, attempts, &secrets)),
         }
         attempts += 1;
         let mut hint = None;
@@ -147,18 +150,20 @@ pub async fn execute<E: Env, T>(
     }
 }
 
-/// Sets the attempt's credential header, calling the `bearerToken` function when there is one.
+/// Sets the attempt's credential header, calling the `bearerToken` function when there is one
+/// (its promise may take at most the attempt's `timeout_ms`).
 async fn apply_auth<E: Env>(
     env: &E,
     config: &ClientConfig,
     request: &mut Request,
     secrets: &mut Vec<String>,
+    timeout_ms: f64,
 ) -> Result<(), Error> {
     match &config.auth {
         Auth::None => {}
         Auth::Static { header, value, .. } => request.set_header(header, value.clone()),
         Auth::Dynamic { scheme } => {
-            let token = env.bearer_token().await.map_err(|failure| {
+            let token = env.bearer_token(timeout_ms).await.map_err(|failure| {
                 let message = match failure {
                     TokenFailure::Threw => {
                         "The bearerToken function threw or its promise rejected; nothing was sent. Make it return the current token."
@@ -167,6 +172,14 @@ async fn apply_auth<E: Env>(
                         "The bearerToken function must return a non-empty string (or a Promise of one); nothing was sent."
                     }
                     TokenFailure::Aborted => return aborted(config.provider),
+                    TokenFailure::TimedOut => {
+                        let mut message = String::from(
+                            "The bearerToken function's promise did not settle within ",
+                        );
+                        push_ms(&mut message, timeout_ms);
+                        message.push_str(" ms; nothing was sent. Check the token source, or raise timeoutMs.");
+                        return Error::new(ErrorKind::Timeout, config.provider, message);
+                    }
                 };
                 Error::invalid_argument(config.provider, message)
             })?;
@@ -398,7 +411,7 @@ pub(crate) mod testing {
             Ok(())
         }
 
-        async fn bearer_token(&self) -> Result<String, TokenFailure> {
+        async fn bearer_token(&self, _timeout_ms: f64) -> Result<String, TokenFailure> {
             self.tokens
                 .borrow_mut()
                 .pop_front()
@@ -657,16 +670,18 @@ mod tests {
 
     #[test]
     fn failing_bearer_functions_send_nothing() {
-        for failure in [TokenFailure::Threw, TokenFailure::NotAString] {
+        for (failure, kind) in [
+            (TokenFailure::Threw, ErrorKind::InvalidArgument),
+            (TokenFailure::NotAString, ErrorKind::InvalidArgument),
+            (TokenFailure::TimedOut, ErrorKind::Timeout),
+            (TokenFailure::Aborted, ErrorKind::Aborted),
+        ] {
             let env = FakeEnv::new(vec![]);
             env.tokens.borrow_mut().push_back(Err(failure));
             let mut config = config();
             config.auth = Auth::Dynamic { scheme: "Bearer" };
             let error = run(&env, &config, None).unwrap_err();
-            assert_eq!(
-                (error.kind, error.attempts),
-                (ErrorKind::InvalidArgument, 0)
-            );
+            assert_eq!((error.kind, error.attempts), (kind, 0));
             assert!(env.sent.borrow().is_empty());
         }
     }

@@ -343,7 +343,7 @@ impl Env for FetchEnv {
         outcome.map(|_| ()).map_err(|_| Transport::Aborted)
     }
 
-    async fn bearer_token(&self) -> Result<String, TokenFailure> {
+    async fn bearer_token(&self, timeout_ms: f64) -> Result<String, TokenFailure> {
         let Some(function) = &self.bearer else {
             return Err(TokenFailure::NotAString);
         };
@@ -351,9 +351,32 @@ impl Env for FetchEnv {
             .call0(&JsValue::UNDEFINED)
             .map_err(|_| TokenFailure::Threw)?;
         if value.has_type::<Promise>() || is_thenable(&value) {
-            value = JsFuture::from(Promise::resolve(&value))
-                .await
-                .map_err(|_| TokenFailure::Threw)?;
+            // Race the token against the caller's signal and the attempt's time, so a token
+            // refresh that hangs can neither outlive an abort nor hang the call.
+            let expired = Object::new();
+            let mut timer = None;
+            let mut listener = None;
+            let guard = Promise::new(&mut |_resolve, reject| {
+                timer = Some(Timer::start(
+                    &reject
+                        .bind1(&JsValue::NULL, &expired)
+                        .unchecked_into::<Function>(),
+                    timeout_ms,
+                ));
+                if let Some(signal) = &self.signal {
+                    listener = Some(AbortListener::attach(signal, reject));
+                }
+            });
+            let race = Promise::race(&js_sys::Array::of2(&Promise::resolve(&value), &guard));
+            let outcome = JsFuture::from(race).await;
+            drop(listener);
+            drop(timer);
+            value = match outcome {
+                Ok(token) => token,
+                Err(_) if self.aborted() => return Err(TokenFailure::Aborted),
+                Err(reason) if Object::is(&reason, &expired) => return Err(TokenFailure::TimedOut),
+                Err(_) => return Err(TokenFailure::Threw),
+            };
         }
         if self.aborted() {
             return Err(TokenFailure::Aborted);

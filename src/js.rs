@@ -143,8 +143,18 @@ impl Options {
             return Ok(None);
         }
         match value.as_string() {
-            Some(s) if !s.trim().is_empty() && !s.chars().any(char::is_control) => Ok(Some(s)),
-            _ => Err(self.invalid(field, "a non-empty string without control characters")),
+            Some(s)
+                if !s.trim().is_empty()
+                    && !s.chars().any(char::is_control)
+                    && (!s.contains('\u{FFFD}')
+                        || value.unchecked_ref::<js_sys::JsString>().is_valid_utf16()) =>
+            {
+                Ok(Some(s))
+            }
+            _ => Err(self.invalid(
+                field,
+                "a non-empty, well-formed string without control characters",
+            )),
         }
     }
 
@@ -515,11 +525,22 @@ impl Client {
     }
 
     fn id(&self, value: &JsValue, name: &str) -> Result<String, Error> {
-        value.as_string().ok_or_else(|| {
+        let invalid = |rule: &str| {
             let mut message = String::from(name);
-            message.push_str(" must be a string.");
+            message.push_str(rule);
             Error::invalid_argument(self.config.provider, message)
-        })
+        };
+        let id = value
+            .as_string()
+            .ok_or_else(|| invalid(" must be a string."))?;
+        // wasm-bindgen turns a lone surrogate into U+FFFD; never send an id the caller did not
+        // give. (Checked only when a U+FFFD shows up, which well-formed ids almost never hold.)
+        if id.contains('\u{FFFD}') && !value.unchecked_ref::<js_sys::JsString>().is_valid_utf16() {
+            return Err(invalid(
+                " must be well-formed Unicode (it holds a lone surrogate).",
+            ));
+        }
+        Ok(id)
     }
 }
 

@@ -6,7 +6,13 @@
 //! The same file runs in Node (`wasm-pack test --node`) and in headless Chromium and Firefox
 //! (`WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome|--firefox`). Every test
 //! uses its own fresh ids, so runs in several runtimes can share one simulator; nothing here
-//! resets it. Checks follow the "Precise rules" of `DESIGN.md`.
+//! resets it. Checks follow the "Precise rules" of `DESIGN.md`: normalized statuses, ids and
+//! URLs, credentials as sent, errors by HTTP status, retries and `Retry-After`, bad bodies,
+//! timeouts and aborts, options, redaction, plain data, the registered error class, and waits.
+//!
+//! Browsers re-send a request by themselves when a kept-alive connection turns out dead (after a
+//! dropped connection or a cut-off body); where that can happen, request counts from the
+//! simulator's log allow for it and the library's own `attempts` is the exact check.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -90,7 +96,10 @@ async fn gr4vy_pending_then_succeeded() {
     assert_member(&first, "paymentServiceId", Some(&service), "pending");
     assert_member(&first, "createdAt", Some(&created), "pending");
     let updated = text(&first, "updatedAt").expect("updatedAt");
-    assert!(!js_sys::Date::parse(&updated).is_nan(), "updatedAt {updated}");
+    assert!(
+        !js_sys::Date::parse(&updated).is_nan(),
+        "updatedAt {updated}"
+    );
 
     let second = resolves(get(), "second read").await;
     let token = text(&flow_view(&id).await, "token").expect("flow token");
@@ -103,7 +112,10 @@ async fn gr4vy_pending_then_succeeded() {
     assert_member(&second, "paymentServiceId", Some(&service), "succeeded");
     assert_member(&second, "createdAt", Some(&created), "succeeded");
     let updated = js_sys::Date::parse(&text(&second, "updatedAt").unwrap());
-    assert!(updated >= js_sys::Date::parse(&created), "updatedAt before createdAt");
+    assert!(
+        updated >= js_sys::Date::parse(&created),
+        "updatedAt before createdAt"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -131,7 +143,12 @@ async fn gr4vy_action_required_then_approved() {
             Some("buyer_approval_required"),
             "awaiting approval",
         );
-        assert_member(&status, "actionUrl", Some(&expected_url), "awaiting approval");
+        assert_member(
+            &status,
+            "actionUrl",
+            Some(&expected_url),
+            "awaiting approval",
+        );
         assert_member(&status, "token", None, "awaiting approval");
     }
     // The buyer opens the approval URL.
@@ -143,7 +160,12 @@ async fn gr4vy_action_required_then_approved() {
 
     let status = resolves(get(), "after approval").await;
     assert_state(&status, "succeeded", true, "after approval");
-    assert_member(&status, "providerStatus", Some("succeeded"), "after approval");
+    assert_member(
+        &status,
+        "providerStatus",
+        Some("succeeded"),
+        "after approval",
+    );
     assert_member(&status, "actionUrl", None, "after approval");
     let token = text(&flow_view(&target.flow_id).await, "token").unwrap();
     assert_member(&status, "token", Some(&token), "after approval");
@@ -183,8 +205,18 @@ async fn tokenio_pending_then_processed() {
     assert_member(&done, "id", Some(&id), "processed");
     assert_member(&done, "providerStatus", Some("PROCESSED"), "processed");
     assert_member(&done, "token", Some("tt:it-token:5zKtXEAq"), "processed");
-    assert_member(&done, "transferId", Some("t:it-transfer:5zKtXEAq"), "processed");
-    assert_member(&done, "standingOrderSubmissionId", Some("so-it-1"), "processed");
+    assert_member(
+        &done,
+        "transferId",
+        Some("t:it-transfer:5zKtXEAq"),
+        "processed",
+    );
+    assert_member(
+        &done,
+        "standingOrderSubmissionId",
+        Some("so-it-1"),
+        "processed",
+    );
     assert_member(&done, "bankId", Some("ob-it-bank"), "processed");
     for key in ["actionUrl", "reason", "metadata"] {
         assert_member(&done, key, None, "processed");
@@ -193,7 +225,10 @@ async fn tokenio_pending_then_processed() {
     assert_member(&signature, "keyId", Some("key-it"), "signature");
     assert_member(&signature, "memberId", Some("m:it:5zKtXEAq"), "signature");
     assert_member(&signature, "signature", Some("c2lnbmF0dXJl"), "signature");
-    assert!(field(&done, "futureField").is_undefined(), "unknown field leaked");
+    assert!(
+        field(&done, "futureField").is_undefined(),
+        "unknown field leaked"
+    );
 
     // The simulator's own PROCESSED body.
     let target = P::TokenIo.target("succeeded", 0).await;
@@ -202,7 +237,11 @@ async fn tokenio_pending_then_processed() {
     assert_state(&done, "succeeded", true, "default processed");
     assert_member(&done, "token", Some(&token), "default processed");
     assert_member(&done, "bankId", Some("ob-modelo"), "default processed");
-    assert!(text(&done, "transferId").unwrap_or_default().starts_with("t:"));
+    assert!(
+        text(&done, "transferId")
+            .unwrap_or_default()
+            .starts_with("t:")
+    );
     let signature = field(&done, "signature");
     for key in ["keyId", "memberId", "signature"] {
         assert!(
@@ -325,7 +364,9 @@ async fn gr4vy_provision_sends_the_documented_body() {
     assert_eq!(text(entry, "method").as_deref(), Some("POST"));
     assert_eq!(
         text(entry, "rawPath"),
-        Some(format!("/gr4vy/payment-methods/{pm}/payment-service-tokens"))
+        Some(format!(
+            "/gr4vy/payment-methods/{pm}/payment-service-tokens"
+        ))
     );
     assert!(
         logged_header(entry, "content-type")
@@ -377,6 +418,7 @@ async fn gr4vy_provision_arguments_are_checked_before_sending() {
         r#"{"paymentServiceId":"svc","redirectUrl":"https://x.example","securityCode":""}"#,
         r#"{"paymentServiceId":"svc","redirectUrl":"https://x.example","securityCode":123}"#,
         r#"{"paymentServiceId":"svc","redirectUrl":"https://x.example","securityCode":" 123"}"#,
+        r#"{"paymentServiceId":"svc","redirectUrl":"https://x.example","securityCode":"１２３"}"#,
         r#"{"paymentServiceId":"svc"}"#,
         r#"{"redirectUrl":"https://x.example"}"#,
         r#"{"paymentServiceId":"","redirectUrl":"https://x.example"}"#,
@@ -481,7 +523,11 @@ async fn gr4vy_token_not_in_the_list_is_not_found() {
     let error = rejects(missing(), "missing token").await;
     assert_error(&error, "not_found", "gr4vy", "missing token");
     assert_details(&error, 1, false, None, "missing token");
-    assert!(field(&error, "code").is_null(), "code: {}", describe(&error));
+    assert!(
+        field(&error, "code").is_null(),
+        "code: {}",
+        describe(&error)
+    );
     assert_eq!(log(&target.key).await.len(), 1);
 
     // attempts counts the requests sent, retries included.
@@ -621,11 +667,7 @@ async fn bearer_function_may_return_a_promise() {
     resolves(client.get(&target.key), "promise token").await;
 
     // A promise that settles later (a token refresh).
-    let later = function(|| {
-        let token = JsValue::from_str(TOKENIO_BEARER);
-        let then = Closure::once_into_js(move |_: JsValue| token);
-        Ok(delay(30.0).then(then.unchecked_ref()).into())
-    });
+    let later = function(|| Ok(delayed(30.0, &JsValue::from_str(TOKENIO_BEARER)).into()));
     let client = P::TokenIo
         .try_client(&with_bearer_function(P::TokenIo, &later))
         .unwrap_or_else(|e| panic!("{}", describe(&e)));
@@ -643,7 +685,10 @@ async fn bearer_function_may_return_a_promise() {
 #[wasm_bindgen_test]
 async fn failing_bearer_functions_send_nothing() {
     let cases: Vec<(&str, Function)> = vec![
-        ("throws", function(|| Err(js_sys::Error::new("no token").into()))),
+        (
+            "throws",
+            function(|| Err(js_sys::Error::new("no token").into())),
+        ),
         (
             "rejects",
             function(|| Ok(Promise::reject(&js_sys::Error::new("refresh failed").into()).into())),
@@ -726,11 +771,18 @@ async fn reserved_characters_stay_in_one_path_segment() {
         let value = resolves(client.get(&key), &format!("{provider:?} special id")).await;
         target.assert_found(&value, &format!("{provider:?} special id"));
         let entries = log(&key).await;
-        assert_eq!(entries.len(), 1, "{provider:?}: logged under the decoded id");
+        assert_eq!(
+            entries.len(),
+            1,
+            "{provider:?}: logged under the decoded id"
+        );
         let raw = text(&entries[0], "rawPath").unwrap();
         let segment = logged_segment(provider, &raw);
         for encoded in ["%2F", "%3F", "%23", "%20", "%25", "%5C"] {
-            assert!(segment.contains(encoded), "{provider:?}: {encoded} in {raw}");
+            assert!(
+                segment.contains(encoded),
+                "{provider:?}: {encoded} in {raw}"
+            );
         }
         assert!(!segment.contains('/') && !segment.contains(' '), "{raw}");
         assert_eq!(
@@ -775,9 +827,31 @@ async fn longest_id_is_accepted() {
     assert_eq!(log(&id).await.len(), 1, "a 1024-character id is sent");
 }
 
+#[wasm_bindgen_test]
+async fn ids_that_are_not_well_formed_unicode_are_invalid() {
+    let prefix = tokenio_id();
+    let id = json(&format!("\"{prefix}\\ud800\""));
+    assert!(!js_sys::JsString::from(id.clone()).is_valid_utf16());
+    let error = rejects(
+        P::TokenIo.client("").lookup(&id, &JsValue::UNDEFINED),
+        "lone surrogate",
+    )
+    .await;
+    assert_error(&error, "invalid_argument", "tokenio", "lone surrogate");
+    assert_details(&error, 0, false, None, "lone surrogate");
+    assert!(
+        log(&format!("{prefix}\u{fffd}")).await.is_empty(),
+        "a different id (with U+FFFD) was looked up"
+    );
+}
+
 /// Ids that must be refused before anything is sent.
 fn invalid_ids() -> Vec<(String, JsValue)> {
-    let long: String = uid("long").chars().chain(std::iter::repeat('x')).take(1025).collect();
+    let long: String = uid("long")
+        .chars()
+        .chain(std::iter::repeat('x'))
+        .take(1025)
+        .collect();
     let mut ids: Vec<(String, JsValue)> = [
         String::new(),
         ".".to_owned(),
@@ -848,7 +922,11 @@ async fn invalid_ids_are_rejected_before_sending() {
                 let filter = Object::new();
                 set(&filter, "paymentServiceId", &id);
                 let error = rejects(
-                    gr4vy.list_payment_service_tokens(good.clone(), filter.into(), JsValue::UNDEFINED),
+                    gr4vy.list_payment_service_tokens(
+                        good.clone(),
+                        filter.into(),
+                        JsValue::UNDEFINED,
+                    ),
                     &what,
                 )
                 .await;
@@ -895,7 +973,12 @@ async fn methods_reject_rather_than_throw() {
             "truemed",
         ),
         (&gr4vy, "getPaymentServiceToken", vec![], "gr4vy"),
-        (&gr4vy, "listPaymentServiceTokens", vec![JsValue::NULL], "gr4vy"),
+        (
+            &gr4vy,
+            "listPaymentServiceTokens",
+            vec![JsValue::NULL],
+            "gr4vy",
+        ),
         (
             &gr4vy,
             "listPaymentServiceTokens",
@@ -950,7 +1033,10 @@ async fn base_url_trailing_slash_makes_no_difference() {
 /// A provider-shaped error body with code `code` (and, for Token.io, trace id `trace`).
 fn error_body(provider: P, status: u16, code: &str, trace: &str) -> String {
     match provider {
-        P::Truemed => format!(r#"{{"error":{},"message":"simulated failure"}}"#, quote(code)),
+        P::Truemed => format!(
+            r#"{{"error":{},"message":"simulated failure"}}"#,
+            quote(code)
+        ),
         P::Gr4vy => format!(
             r#"{{"type":"error","code":{},"status":{status},"message":"simulated failure","details":[]}}"#,
             quote(code)
@@ -965,7 +1051,7 @@ fn error_body(provider: P, status: u16, code: &str, trace: &str) -> String {
 
 #[wasm_bindgen_test]
 async fn error_kinds_by_http_status() {
-    let table: [(u16, &str, bool); 13] = [
+    let table: [(u16, &str, bool); 15] = [
         (400, "bad_request", false),
         (405, "bad_request", false),
         (409, "bad_request", false),
@@ -979,13 +1065,15 @@ async fn error_kinds_by_http_status() {
         (503, "provider_error", true),
         (504, "provider_error", true),
         (501, "provider_error", false),
+        (505, "provider_error", false),
+        (507, "provider_error", false),
     ];
     for provider in P::ALL {
         let client = provider.client(r#"{"retry":false}"#);
         for (status, kind, retryable) in table {
             let what = format!("{provider:?} {status}");
             let key = uid("status");
-            let code = format!("E_{status}_{}", provider.name());
+            let code = format!("E_{status}_{}", provider.name().len());
             let trace = format!("trace-{status}");
             fault(
                 &key,
@@ -999,11 +1087,7 @@ async fn error_kinds_by_http_status() {
             assert_error(&error, kind, provider.name(), &what);
             assert_details(&error, 1, retryable, Some(status), &what);
             assert_eq!(text(&error, "code"), Some(code), "{what}: code");
-            assert_eq!(
-                boolean(&error, "external"),
-                Some(false),
-                "{what}: external"
-            );
+            assert_eq!(boolean(&error, "external"), Some(false), "{what}: external");
             if provider == P::TokenIo {
                 assert_eq!(text(&error, "traceId"), Some(trace), "{what}: traceId");
             } else {
@@ -1122,9 +1206,14 @@ async fn retries_stop_after_max_retries() {
         assert_details(&error, 3, true, Some(503), "3 x 503");
         assert_eq!(log(&target.key).await.len(), 3, "{provider:?}");
     }
-    let client = P::TokenIo.client(r#"{"retry":{"maxRetries":1,"initialDelayMs":10,"maxDelayMs":50}}"#);
+    let client =
+        P::TokenIo.client(r#"{"retry":{"maxRetries":1,"initialDelayMs":10,"maxDelayMs":50}}"#);
     let target = P::TokenIo.target("pending", 0).await;
-    fault(&target.key, r#"[{"status":500},{"status":429},{"status":504}]"#).await;
+    fault(
+        &target.key,
+        r#"[{"status":500},{"status":429},{"status":504}]"#,
+    )
+    .await;
     let error = rejects(client.get(&target.key), "maxRetries 1").await;
     assert_error(&error, "rate_limited", "tokenio", "maxRetries 1");
     assert_details(&error, 2, true, Some(429), "maxRetries 1");
@@ -1136,7 +1225,8 @@ async fn retries_then_resolve() {
     for provider in P::ALL {
         let target = provider.target("pending", 0).await;
         fault(&target.key, r#"[{"status":503},{"status":429}]"#).await;
-        let client = provider.client(r#"{"retry":{"maxRetries":2,"initialDelayMs":10,"maxDelayMs":50}}"#);
+        let client =
+            provider.client(r#"{"retry":{"maxRetries":2,"initialDelayMs":10,"maxDelayMs":50}}"#);
         let value = resolves(client.get(&target.key), "503, 429, 200").await;
         target.assert_found(&value, "503, 429, 200");
         assert_eq!(log(&target.key).await.len(), 3, "{provider:?}");
@@ -1186,7 +1276,8 @@ async fn permanent_failures_are_not_retried() {
 
 #[wasm_bindgen_test]
 async fn provision_is_never_retried() {
-    let client = P::Gr4vy.client(r#"{"retry":{"maxRetries":3,"initialDelayMs":10,"maxDelayMs":50}}"#);
+    let client =
+        P::Gr4vy.client(r#"{"retry":{"maxRetries":3,"initialDelayMs":10,"maxDelayMs":50}}"#);
     let params = r#"{"paymentServiceId":"svc-1","redirectUrl":"https://shop.example/r"}"#;
 
     let pm = uid("pm");
@@ -1200,16 +1291,24 @@ async fn provision_is_never_retried() {
     assert_details(&error, 1, true, Some(503), "POST 503");
     assert_eq!(log(&pm).await.len(), 1, "POST 503 sent once");
 
+    // Browsers re-send a request once by themselves when a reused keep-alive connection closes
+    // before any answer (Chromium does, even for a POST), so the drop is queued more than once;
+    // the library itself must send once: one attempt, and no more than the browser's re-send.
     let pm = uid("pm");
     fault_matching(
         &format!(r#"{{"id":{},"method":"POST"}}"#, quote(&pm)),
-        r#"[{"drop":true}]"#,
+        r#"[{"drop":true,"times":4}]"#,
     )
     .await;
     let error = rejects(provision(&client, &pm, params), "POST drop").await;
     assert_error(&error, "network", "gr4vy", "POST drop");
     assert_details(&error, 1, true, None, "POST drop");
-    assert_eq!(log(&pm).await.len(), 1, "POST drop sent once");
+    let sent = log(&pm).await.len();
+    if in_browser() {
+        assert!(sent <= 2, "POST drop sent {sent} times");
+    } else {
+        assert_eq!(sent, 1, "POST drop sent once");
+    }
 
     let pm = uid("pm");
     fault_matching(
@@ -1236,8 +1335,10 @@ async fn provision_is_never_retried() {
 async fn dropped_connections_are_network_errors_and_retried() {
     for provider in P::ALL {
         let key = uid("drop");
-        // Queued three times over, in case the runtime itself re-sends on a fresh connection.
-        fault(&key, r#"[{"drop":true,"times":3}]"#).await;
+        // Browsers re-send a GET by themselves when a reused keep-alive connection closes
+        // before any answer (Chromium once, Firefox up to several times), so the drop is queued
+        // many times over; the library's own count is what `attempts` says.
+        fault(&key, r#"[{"drop":true,"times":12}]"#).await;
         let error = rejects(provider.client(r#"{"retry":false}"#).get(&key), "drop").await;
         assert_error(&error, "network", provider.name(), "drop");
         assert_details(&error, 1, true, None, "drop");
@@ -1258,7 +1359,13 @@ fn gap(entries: &[JsValue], i: usize) -> f64 {
 #[wasm_bindgen_test]
 async fn retry_after_ms_is_honoured() {
     let client = P::TokenIo.client(r#"{"retry":{"initialDelayMs":10,"maxDelayMs":5000}}"#);
-    for (status, wait) in [(503, 300.0), (429, 200.0)] {
+    for (status, wait) in [
+        (503, 300.0),
+        (429, 150.0),
+        (500, 100.0),
+        (502, 100.0),
+        (504, 100.0),
+    ] {
         let target = P::TokenIo.target("pending", 0).await;
         fault(
             &target.key,
@@ -1268,7 +1375,10 @@ async fn retry_after_ms_is_honoured() {
         let start = now();
         resolves(client.get(&target.key), "retry-after-ms").await;
         let elapsed = now() - start;
-        assert!(elapsed >= wait - 10.0, "{status}: resolved after {elapsed} ms");
+        assert!(
+            elapsed >= wait - 10.0,
+            "{status}: resolved after {elapsed} ms"
+        );
         assert!(elapsed < wait + 2000.0, "{status}: took {elapsed} ms");
         let entries = log(&target.key).await;
         assert_eq!(entries.len(), 2);
@@ -1292,7 +1402,40 @@ async fn retry_after_seconds_is_honoured() {
     assert!(elapsed < 4000.0, "took {elapsed} ms");
     let entries = log(&target.key).await;
     assert_eq!(entries.len(), 2);
-    assert!(gap(&entries, 0) >= 990.0, "retried after {} ms", gap(&entries, 0));
+    assert!(
+        gap(&entries, 0) >= 990.0,
+        "retried after {} ms",
+        gap(&entries, 0)
+    );
+}
+
+#[wasm_bindgen_test]
+async fn retry_after_http_date_is_honoured() {
+    let client = P::TokenIo.client(r#"{"retry":{"initialDelayMs":10,"maxDelayMs":5000}}"#);
+    let target = P::TokenIo.target("pending", 0).await;
+    // Whole seconds: the date is between 0.5 and 1.5 s ahead.
+    let at = js_sys::Date::new(&JsValue::from_f64(now() + 1500.0));
+    let date = String::from(at.to_utc_string());
+    fault(
+        &target.key,
+        &format!(r#"[{{"status":503,"retryAfter":{}}}]"#, quote(&date)),
+    )
+    .await;
+    let start = now();
+    resolves(client.get(&target.key), &date).await;
+    let elapsed = now() - start;
+    assert!(
+        elapsed >= 400.0,
+        "Retry-After {date}: resolved after {elapsed} ms"
+    );
+    assert!(elapsed < 5000.0, "Retry-After {date}: took {elapsed} ms");
+    let entries = log(&target.key).await;
+    assert_eq!(entries.len(), 2);
+    assert!(
+        gap(&entries, 0) >= 400.0,
+        "retried after {} ms",
+        gap(&entries, 0)
+    );
 }
 
 #[wasm_bindgen_test]
@@ -1307,7 +1450,11 @@ async fn retry_after_is_capped_by_max_delay() {
         assert!(elapsed < 1500.0, "{hint}: took {elapsed} ms");
         let entries = log(&target.key).await;
         assert_eq!(entries.len(), 2);
-        assert!(gap(&entries, 0) >= 90.0, "{hint}: retried after {} ms", gap(&entries, 0));
+        assert!(
+            gap(&entries, 0) >= 90.0,
+            "{hint}: retried after {} ms",
+            gap(&entries, 0)
+        );
     }
 }
 
@@ -1332,17 +1479,27 @@ async fn invalid_or_past_retry_after_is_ignored() {
 #[wasm_bindgen_test]
 async fn backoff_doubles_within_max_delay() {
     // Retry n waits between half and all of min(maxDelayMs, initialDelayMs * 2^(n-1)).
-    let client = P::TokenIo.client(r#"{"retry":{"maxRetries":2,"initialDelayMs":160,"maxDelayMs":10000}}"#);
+    let client =
+        P::TokenIo.client(r#"{"retry":{"maxRetries":2,"initialDelayMs":160,"maxDelayMs":10000}}"#);
     let target = P::TokenIo.target("pending", 0).await;
     fault(&target.key, r#"[{"status":503,"times":2}]"#).await;
     resolves(client.get(&target.key), "backoff").await;
     let entries = log(&target.key).await;
     assert_eq!(entries.len(), 3);
-    assert!(gap(&entries, 0) >= 75.0, "first retry after {} ms", gap(&entries, 0));
-    assert!(gap(&entries, 1) >= 155.0, "second retry after {} ms", gap(&entries, 1));
+    assert!(
+        gap(&entries, 0) >= 75.0,
+        "first retry after {} ms",
+        gap(&entries, 0)
+    );
+    assert!(
+        gap(&entries, 1) >= 155.0,
+        "second retry after {} ms",
+        gap(&entries, 1)
+    );
     assert!(gap(&entries, 0) < 2000.0 && gap(&entries, 1) < 2000.0);
 
-    let client = P::TokenIo.client(r#"{"retry":{"maxRetries":2,"initialDelayMs":20000,"maxDelayMs":80}}"#);
+    let client =
+        P::TokenIo.client(r#"{"retry":{"maxRetries":2,"initialDelayMs":20000,"maxDelayMs":80}}"#);
     let target = P::TokenIo.target("pending", 0).await;
     fault(&target.key, r#"[{"status":503,"times":2}]"#).await;
     let start = now();
@@ -1371,15 +1528,34 @@ async fn malformed_bodies(provider: P) {
     let client = provider.client("");
     for kind in MALFORMED {
         let what = format!("{provider:?} malformed {kind}");
-        fault(&target.key, &format!(r#"[{{"malformed":{}}}]"#, quote(kind))).await;
+        fault(
+            &target.key,
+            &format!(r#"[{{"malformed":{}}}]"#, quote(kind)),
+        )
+        .await;
         let error = rejects(client.get(&target.key), &what).await;
         assert_error(&error, "invalid_response", provider.name(), &what);
         assert_details(&error, 1, false, Some(200), &what);
         // The same client (and module) keeps working.
-        let value = resolves(client.get(&target.key), &format!("{what}, then a good answer")).await;
+        let value = resolves(
+            client.get(&target.key),
+            &format!("{what}, then a good answer"),
+        )
+        .await;
         target.assert_found(&value, &what);
     }
-    assert_eq!(log(&target.key).await.len(), 2 * MALFORMED.len());
+    // Each bad body was one attempt (checked above). Browsers may re-send a GET by themselves
+    // when the connection a cut-off 5 MiB body left behind turns out dead, so the log may hold
+    // one or two more there.
+    let sent = log(&target.key).await.len();
+    if in_browser() {
+        assert!(
+            (2 * MALFORMED.len()..=2 * MALFORMED.len() + 2).contains(&sent),
+            "{provider:?}: {sent} requests"
+        );
+    } else {
+        assert_eq!(sent, 2 * MALFORMED.len(), "{provider:?}");
+    }
 }
 
 #[wasm_bindgen_test]
@@ -1401,7 +1577,11 @@ async fn tokenio_malformed_bodies_are_invalid_responses() {
 async fn documented_json_is_required_whatever_the_content_type() {
     for (provider, body, valid) in [
         (P::TokenIo, r#"{"tokenId":"tt:1"}"#, false),
-        (P::TokenIo, r#"{"status":"PROCESSED","signature":"sig"}"#, false),
+        (
+            P::TokenIo,
+            r#"{"status":"PROCESSED","signature":"sig"}"#,
+            false,
+        ),
         (P::TokenIo, r#"[{"status":"PENDING"}]"#, false),
         (P::Gr4vy, r#"{"items":[1]}"#, false),
         (P::Gr4vy, r#"{"items":[{"id":"x"}]}"#, false),
@@ -1409,21 +1589,35 @@ async fn documented_json_is_required_whatever_the_content_type() {
         (P::Truemed, r#"{"payment_token":["x"]}"#, false),
         (P::Truemed, r#""tm_pt_1""#, false),
         // Valid JSON under a misleading content-type is still read.
-        (P::Truemed, r#"{"payment_token":"tm_pt_ct","metadata":null}"#, true),
-        (P::TokenIo, r#"{"status":"PROCESSED","tokenId":"tt:ct"}"#, true),
+        (
+            P::Truemed,
+            r#"{"payment_token":"tm_pt_ct","metadata":null}"#,
+            true,
+        ),
+        (
+            P::TokenIo,
+            r#"{"status":"PROCESSED","tokenId":"tt:ct"}"#,
+            true,
+        ),
     ] {
         let what = format!("{provider:?} {body}");
         let key = uid("body");
         fault(
             &key,
-            &format!(r#"[{{"status":200,"contentType":"text/html","body":{}}}]"#, quote(body)),
+            &format!(
+                r#"[{{"status":200,"contentType":"text/html","body":{}}}]"#,
+                quote(body)
+            ),
         )
         .await;
         let outcome = settle(provider.client("").get(&key)).await;
         if valid {
             let status = outcome.unwrap_or_else(|e| panic!("{what}: {}", describe(&e)));
             assert_state(&status, "succeeded", true, &what);
-            assert!(text(&status, "token").unwrap_or_default().ends_with("ct"), "{what}");
+            assert!(
+                text(&status, "token").unwrap_or_default().ends_with("ct"),
+                "{what}"
+            );
         } else {
             let error = outcome.expect_err(&what);
             assert_error(&error, "invalid_response", provider.name(), &what);
@@ -1457,19 +1651,25 @@ async fn per_call_timeout_overrides_the_client() {
     let client = P::Truemed.client(r#"{"timeoutMs":30000,"retry":false}"#);
     let start = now();
     let error = rejects(
-        client.lookup(&JsValue::from_str(&target.key), &json(r#"{"timeoutMs":150}"#)),
+        client.lookup(
+            &JsValue::from_str(&target.key),
+            &json(r#"{"timeoutMs":150}"#),
+        ),
         "shorter call timeout",
     )
     .await;
     let elapsed = now() - start;
     assert_error(&error, "timeout", "truemed", "shorter call timeout");
-    assert!(elapsed >= 140.0 && elapsed < 1000.0, "{elapsed} ms");
+    assert!((140.0..1000.0).contains(&elapsed), "{elapsed} ms");
 
     fault(&target.key, r#"[{"delayMs":300}]"#).await;
     let client = P::Truemed.client(r#"{"timeoutMs":100,"retry":false}"#);
     let start = now();
     resolves(
-        client.lookup(&JsValue::from_str(&target.key), &json(r#"{"timeoutMs":5000}"#)),
+        client.lookup(
+            &JsValue::from_str(&target.key),
+            &json(r#"{"timeoutMs":5000}"#),
+        ),
         "longer call timeout",
     )
     .await;
@@ -1481,7 +1681,9 @@ async fn timed_out_gets_are_retried() {
     for provider in P::ALL {
         let target = provider.target("pending", 0).await;
         fault(&target.key, r#"[{"delayMs":2000}]"#).await;
-        let client = provider.client(r#"{"timeoutMs":200,"retry":{"maxRetries":2,"initialDelayMs":10,"maxDelayMs":50}}"#);
+        let client = provider.client(
+            r#"{"timeoutMs":200,"retry":{"maxRetries":2,"initialDelayMs":10,"maxDelayMs":50}}"#,
+        );
         let start = now();
         let value = resolves(client.get(&target.key), "timeout, then 200").await;
         target.assert_found(&value, "timeout, then 200");
@@ -1539,14 +1741,19 @@ async fn abort_during_a_request() {
             &JsValue::from_str(&target.key),
             &call_options("", Some(&controller.signal())),
         );
-        sleep(60.0).await;
+        // Abort once the request is at the simulator (held there by the delay).
+        wait_for_log(&target.key, 1).await;
+        sleep(20.0).await;
         let start = now();
         controller.abort();
         let error = rejects(pending, "aborted mid-request").await;
         let elapsed = now() - start;
         assert_error(&error, "aborted", provider.name(), "aborted mid-request");
         assert_eq!(boolean(&error, "retryable"), Some(false));
-        assert!(elapsed < 1000.0, "{provider:?}: rejected {elapsed} ms after abort");
+        assert!(
+            elapsed < 1000.0,
+            "{provider:?}: rejected {elapsed} ms after abort"
+        );
         assert_eq!(log(&target.key).await.len(), 1, "{provider:?}: not retried");
         // The client still works.
         let value = resolves(client.get(&target.key), "after abort").await;
@@ -1564,13 +1771,72 @@ async fn abort_during_a_retry_delay() {
         &JsValue::from_str(&target.key),
         &call_options("", Some(&controller.signal())),
     );
-    sleep(200.0).await;
+    // Abort once the 503 was answered: the client is in its 3 s retry delay.
+    wait_for_log(&target.key, 1).await;
+    sleep(50.0).await;
     let start = now();
     controller.abort();
     let error = rejects(pending, "aborted while waiting to retry").await;
     assert!(now() - start < 1000.0);
     assert_error(&error, "aborted", "tokenio", "aborted in backoff");
     assert_eq!(log(&target.key).await.len(), 1, "no retry after abort");
+}
+
+#[wasm_bindgen_test]
+async fn abort_while_waiting_for_the_bearer_token() {
+    // A token refresh that takes 3 s; the caller aborts after 50 ms.
+    let bearer = function(|| Ok(delayed(3000.0, &JsValue::from_str(TOKENIO_BEARER)).into()));
+    let client = P::TokenIo
+        .try_client(&with_bearer_function(P::TokenIo, &bearer))
+        .unwrap_or_else(|e| panic!("{}", describe(&e)));
+    let key = tokenio_id();
+    let controller = AbortController::new().unwrap();
+    let pending = client.lookup(
+        &JsValue::from_str(&key),
+        &call_options("", Some(&controller.signal())),
+    );
+    sleep(50.0).await;
+    let start = now();
+    controller.abort();
+    let error = rejects(pending, "aborted during bearerToken").await;
+    let elapsed = now() - start;
+    assert_error(&error, "aborted", "tokenio", "aborted during bearerToken");
+    assert_details(&error, 0, false, None, "aborted during bearerToken");
+    assert!(elapsed < 1000.0, "rejected {elapsed} ms after the abort");
+    assert!(
+        log(&key).await.is_empty(),
+        "a request was sent after the abort"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_bearer_token_that_never_arrives_times_out() {
+    // A token refresh whose promise never settles: the attempt's timeoutMs bounds it.
+    let bearer = function(|| Ok(Promise::new(&mut |_, _| {}).into()));
+    let options = with_bearer_function(P::TokenIo, &bearer);
+    set(&options, "timeoutMs", &JsValue::from_f64(200.0));
+    set(&options, "retry", &JsValue::FALSE);
+    let client = P::TokenIo
+        .try_client(&options)
+        .unwrap_or_else(|e| panic!("{}", describe(&e)));
+    let key = tokenio_id();
+    let start = now();
+    let error = rejects(
+        client.lookup(&JsValue::from_str(&key), &JsValue::UNDEFINED),
+        "hanging bearerToken",
+    )
+    .await;
+    let elapsed = now() - start;
+    assert_error(&error, "timeout", "tokenio", "hanging bearerToken");
+    assert_details(&error, 0, true, None, "hanging bearerToken");
+    assert!(
+        (150.0..1500.0).contains(&elapsed),
+        "rejected after {elapsed} ms"
+    );
+    assert!(
+        log(&key).await.is_empty(),
+        "a request was sent without a token"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1641,7 +1907,10 @@ async fn constructors_reject_bad_options() {
         (P::Truemed, P::Truemed.options(r#"{"apiKey":42}"#)),
         (P::Truemed, P::Truemed.options(r#"{"apiKey":""}"#)),
         (P::Gr4vy, P::Gr4vy.options(r#"{"baseUrl":null}"#)),
-        (P::Gr4vy, json(r#"{"bearerToken":"t","allowBrowserCredentials":true}"#)),
+        (
+            P::Gr4vy,
+            json(r#"{"bearerToken":"t","allowBrowserCredentials":true}"#),
+        ),
         (P::Gr4vy, json(r#"{"instanceId":"bad id!"}"#)),
         (P::Gr4vy, json(r#"{"instanceId":""}"#)),
         (P::Gr4vy, P::Gr4vy.options(r#"{"bearerToken":false}"#)),
@@ -1656,7 +1925,11 @@ async fn constructors_reject_bad_options() {
     }
     // Both bearerToken and basicCredentials, with a function too.
     let options = P::TokenIo.options("");
-    set(&options, "bearerToken", &function(|| Ok(JsValue::from_str("t"))));
+    set(
+        &options,
+        "bearerToken",
+        &function(|| Ok(JsValue::from_str("t"))),
+    );
     match P::TokenIo.try_client(&options) {
         Ok(_) => panic!("bearer function and basicCredentials: constructed"),
         Err(error) => assert_error(&error, "invalid_argument", "tokenio", "both credentials"),
@@ -1667,8 +1940,14 @@ async fn constructors_reject_bad_options() {
         (P::Truemed, JsValue::UNDEFINED),
         (P::Truemed, json(r#"{"environment":"production"}"#)),
         (P::TokenIo, json("{}")),
-        (P::Gr4vy, json(r#"{"instanceId":"acme-1","environment":"production"}"#)),
-        (P::Gr4vy, json(r#"{"baseUrl":"https://proxy.example/gr4vy/"}"#)),
+        (
+            P::Gr4vy,
+            json(r#"{"instanceId":"acme-1","environment":"production"}"#),
+        ),
+        (
+            P::Gr4vy,
+            json(r#"{"baseUrl":"https://proxy.example/gr4vy/"}"#),
+        ),
     ] {
         if let Err(error) = provider.try_client(&options) {
             panic!("{provider:?} {}: {}", stringify(&options), describe(&error));
@@ -1699,12 +1978,19 @@ async fn call_options_are_checked() {
             assert_error(&error, "invalid_argument", provider.name(), &what);
             assert_details(&error, 0, false, None, &what);
         }
-        assert!(log(&key).await.is_empty(), "{provider:?}: sent with bad options");
+        assert!(
+            log(&key).await.is_empty(),
+            "{provider:?}: sent with bad options"
+        );
 
         let target = provider.target("pending", 0).await;
         for options in [JsValue::NULL, json("{}"), json(r#"{"timeoutMs":5000}"#)] {
             let what = format!("{provider:?} call options {}", stringify(&options));
-            let value = resolves(client.lookup(&JsValue::from_str(&target.key), &options), &what).await;
+            let value = resolves(
+                client.lookup(&JsValue::from_str(&target.key), &options),
+                &what,
+            )
+            .await;
             target.assert_found(&value, &what);
         }
     }
@@ -1715,23 +2001,52 @@ async fn browser_credential_guard() {
     let browser = in_browser();
     let base = |provider: P| format!(r#"{{"baseUrl":{}}}"#, quote(&provider.base_url()));
     let credentialed: Vec<(P, JsValue, &str)> = vec![
-        (P::Truemed, merge(&base(P::Truemed), r#"{"apiKey":"tm-key-guard-1"}"#), "tm-key-guard-1"),
-        (P::Gr4vy, merge(&base(P::Gr4vy), r#"{"bearerToken":"gr-token-guard-2"}"#), "gr-token-guard-2"),
-        (P::TokenIo, merge(&base(P::TokenIo), r#"{"basicCredentials":"dGlvLWd1YXJkLTM="}"#), "dGlvLWd1YXJkLTM="),
-        (P::TokenIo, merge(&base(P::TokenIo), r#"{"bearerToken":"tio-bearer-guard-4"}"#), "tio-bearer-guard-4"),
+        (
+            P::Truemed,
+            merge(&base(P::Truemed), r#"{"apiKey":"tm-key-guard-1"}"#),
+            "tm-key-guard-1",
+        ),
+        (
+            P::Gr4vy,
+            merge(&base(P::Gr4vy), r#"{"bearerToken":"gr-token-guard-2"}"#),
+            "gr-token-guard-2",
+        ),
         (
             P::TokenIo,
-            merge(&base(P::TokenIo), r#"{"headers":{"Authorization":"Bearer hdr-guard-5"},"allowBrowserCredentials":false}"#),
+            merge(
+                &base(P::TokenIo),
+                r#"{"basicCredentials":"dGlvLWd1YXJkLTM="}"#,
+            ),
+            "dGlvLWd1YXJkLTM=",
+        ),
+        (
+            P::TokenIo,
+            merge(&base(P::TokenIo), r#"{"bearerToken":"tio-bearer-guard-4"}"#),
+            "tio-bearer-guard-4",
+        ),
+        (
+            P::TokenIo,
+            merge(
+                &base(P::TokenIo),
+                r#"{"headers":{"Authorization":"Bearer hdr-guard-5"},"allowBrowserCredentials":false}"#,
+            ),
             "hdr-guard-5",
         ),
         (
             P::Truemed,
-            merge(&base(P::Truemed), r#"{"headers":{"X-Truemed-Api-Key":"hdr-guard-6"}}"#),
+            merge(
+                &base(P::Truemed),
+                r#"{"headers":{"X-Truemed-Api-Key":"hdr-guard-6"}}"#,
+            ),
             "hdr-guard-6",
         ),
     ];
     let gr4vy_function = merge(&base(P::Gr4vy), "{}");
-    set(&gr4vy_function, "bearerToken", &function(|| Ok(JsValue::from_str("fn-token"))));
+    set(
+        &gr4vy_function,
+        "bearerToken",
+        &function(|| Ok(JsValue::from_str("fn-token"))),
+    );
     let mut cases = credentialed;
     cases.push((P::Gr4vy, gr4vy_function, "fn-token"));
     for (provider, options, secret) in cases {
@@ -1763,7 +2078,10 @@ async fn browser_credential_guard() {
     let error = rejects(client.get(&target.key), "no credential").await;
     assert_error(&error, "unauthorized", "tokenio", "no credential");
     assert_details(&error, 1, false, Some(401), "no credential");
-    assert_eq!(logged_header(&log(&target.key).await[0], "authorization"), None);
+    assert_eq!(
+        logged_header(&log(&target.key).await[0], "authorization"),
+        None
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1773,30 +2091,34 @@ async fn browser_credential_guard() {
 fn error_texts(error: &JsValue) -> String {
     let mut out = String::new();
     for key in [
-        "message",
-        "stack",
-        "name",
-        "kind",
-        "provider",
-        "code",
-        "traceId",
+        "message", "stack", "name", "kind", "provider", "code", "traceId",
     ] {
         out.push_str(&text(error, key).unwrap_or_default());
         out.push('\n');
     }
-    for key in ["status", "retryable", "external", "attempts", "lastStatus", "cause"] {
+    for key in [
+        "status",
+        "retryable",
+        "external",
+        "attempts",
+        "lastStatus",
+        "cause",
+    ] {
         out.push_str(&stringify(&field(error, key)));
         out.push('\n');
     }
     out.push_str(&stringify(error));
     out.push('\n');
-    out.push_str(&String::from(js_sys::JsString::from(error.clone())));
+    out.push_str(&String::from(error.unchecked_ref::<Object>().to_string()));
     out
 }
 
 fn assert_redacted(error: &JsValue, secret: &str, carried: &str, what: &str) {
     let all = error_texts(error);
-    assert!(!all.contains(secret), "{what}: the credential leaked: {all}");
+    assert!(
+        !all.contains(secret),
+        "{what}: the credential leaked: {all}"
+    );
     assert!(
         text(error, "message").unwrap_or_default().contains(carried),
         "{what}: the provider's message is not carried: {}",
@@ -1806,7 +2128,7 @@ fn assert_redacted(error: &JsValue, secret: &str, carried: &str, what: &str) {
 
 #[wasm_bindgen_test]
 async fn echoed_credentials_are_redacted() {
-    // Token.io basicCredentials echoed in a 401 message and a 403 code.
+    // Token.io basicCredentials echoed in a 401 message and trace id, and in a 403 code.
     let secret = "c2VjcmV0LXZhbHVlLTEyMzQ1";
     let client = P::TokenIo.client(&format!(
         r#"{{"basicCredentials":{},"retry":false}}"#,
@@ -1816,7 +2138,7 @@ async fn echoed_credentials_are_redacted() {
     fault(
         &key,
         &format!(
-            r#"[{{"status":401,"body":{{"error":{{"message":"bad credential {secret}","tokenTraceId":"t"}}}}}},{{"status":403,"body":{{"error":{{"errorCode":"DENIED_{secret}","message":"Basic {secret} is not allowed","tokenTraceId":"t2"}}}}}}]"#
+            r#"[{{"status":401,"body":{{"error":{{"message":"bad credential {secret}","tokenTraceId":"trace-{secret}"}}}}}},{{"status":403,"body":{{"error":{{"errorCode":"DENIED_{secret}","message":"Basic {secret} is not allowed","tokenTraceId":"t2"}}}}}}]"#
         ),
     )
     .await;
@@ -1831,6 +2153,18 @@ async fn echoed_credentials_are_redacted() {
         Some(format!("Basic {secret}")),
         "the credential itself was sent"
     );
+    // The same credential echoed as the provider decoded it (base64 of "secret-value-12345").
+    let decoded = "secret-value-12345";
+    let key = tokenio_id();
+    fault(
+        &key,
+        &format!(
+            r#"[{{"status":401,"body":{{"error":{{"message":"user {decoded} is not known","tokenTraceId":"t3"}}}}}}]"#
+        ),
+    )
+    .await;
+    let error = rejects(client.get(&key), "tokenio decoded echo").await;
+    assert_redacted(&error, decoded, "is not known", "tokenio decoded echo");
 
     // Truemed apiKey echoed in a 500.
     let secret = "tm-secret-key-98765";
@@ -1849,12 +2183,11 @@ async fn echoed_credentials_are_redacted() {
 
     // A Gr4vy bearerToken function's token echoed in a 403.
     let secret = "jwt.secret-abcdef.777";
-    let options = with_bearer_function(
-        P::Gr4vy,
-        &function(move || Ok(JsValue::from_str(secret))),
-    );
+    let options = with_bearer_function(P::Gr4vy, &function(move || Ok(JsValue::from_str(secret))));
     set(&options, "retry", &JsValue::FALSE);
-    let client = P::Gr4vy.try_client(&options).unwrap_or_else(|e| panic!("{}", describe(&e)));
+    let client = P::Gr4vy
+        .try_client(&options)
+        .unwrap_or_else(|e| panic!("{}", describe(&e)));
     let pm = uid("pm");
     fault(
         &pm,
@@ -1896,7 +2229,11 @@ fn assert_plain(value: &JsValue, what: &str) {
     );
     let round: JsValue = JSON::parse(&stringify(value)).unwrap();
     assert_eq!(keys(value), keys(&round), "{what}: keys after JSON");
-    assert_eq!(stringify(value), stringify(&round), "{what}: values after JSON");
+    assert_eq!(
+        stringify(value),
+        stringify(&round),
+        "{what}: values after JSON"
+    );
     for key in keys(value) {
         let member = field(value, &key);
         assert!(
@@ -1917,7 +2254,11 @@ fn assert_plain(value: &JsValue, what: &str) {
         let copy = clone
             .call1(&JsValue::UNDEFINED, value)
             .unwrap_or_else(|e| panic!("{what}: structuredClone failed: {}", describe(&e)));
-        assert_eq!(stringify(value), stringify(&copy), "{what}: structuredClone");
+        assert_eq!(
+            stringify(value),
+            stringify(&copy),
+            "{what}: structuredClone"
+        );
     }
 }
 
@@ -1941,9 +2282,11 @@ async fn statuses_are_plain_data() {
 // ---------------------------------------------------------------------------------------------
 // The registered error class
 
-#[wasm_bindgen(inline_js = "export class TestError extends Error { constructor(m, f) { super(m); Object.assign(this, f); } }
+#[wasm_bindgen(
+    inline_js = "export class TestError extends Error { constructor(m, f) { super(m); Object.assign(this, f); } }
 Object.defineProperty(TestError.prototype, 'name', { value: 'TokenStatusError', writable: true, configurable: true });
-export function testErrorClass() { return TestError; }")]
+export function testErrorClass() { return TestError; }"
+)]
 extern "C" {
     #[wasm_bindgen(js_name = testErrorClass)]
     fn test_error_class() -> Function;
@@ -1955,21 +2298,351 @@ async fn registered_error_class_is_used() {
     token_status::js::set_error_class(class.clone());
 
     let error = rejects(P::TokenIo.client("").get(""), "empty id").await;
-    assert!(instance_of(&error, &class), "rejection is not the registered class");
+    assert!(
+        instance_of(&error, &class),
+        "rejection is not the registered class"
+    );
     assert_error(&error, "invalid_argument", "tokenio", "registered class");
 
     let key = tokenio_id();
     fault(&key, r#"[{"status":404}]"#).await;
     let error = rejects(P::TokenIo.client("").get(&key), "404").await;
-    assert!(instance_of(&error, &class), "HTTP error is not the registered class");
+    assert!(
+        instance_of(&error, &class),
+        "HTTP error is not the registered class"
+    );
     assert_error(&error, "not_found", "tokenio", "registered class 404");
     assert_details(&error, 1, false, Some(404), "registered class 404");
 
     match TokenIoClient::new(json(r#"{"nope":true}"#)) {
         Ok(_) => panic!("constructed with an unknown option"),
         Err(error) => {
-            assert!(instance_of(&error, &class), "constructor error is not the registered class");
-            assert_error(&error, "invalid_argument", "tokenio", "registered class ctor");
+            assert!(
+                instance_of(&error, &class),
+                "constructor error is not the registered class"
+            );
+            assert_error(
+                &error,
+                "invalid_argument",
+                "tokenio",
+                "registered class ctor",
+            );
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting for a final status
+
+/// Fast polling for waits.
+const FAST_WAIT: &str = r#"{"intervalMs":20,"maxIntervalMs":40,"deadlineMs":5000}"#;
+
+/// Wait options: `json` plus an `onUpdate` that records each reported status.
+fn recording_wait_options(json_options: &str) -> (JsValue, Rc<std::cell::RefCell<Vec<JsValue>>>) {
+    let seen = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sink = seen.clone();
+    let on_update = Closure::<dyn FnMut(JsValue)>::new(move |status: JsValue| {
+        sink.borrow_mut().push(status);
+    })
+    .into_js_value();
+    let options = merge(json_options, "{}");
+    set(&options, "onUpdate", &on_update);
+    (options, seen)
+}
+
+#[wasm_bindgen_test]
+async fn waits_resolve_on_every_terminal_state() {
+    for (provider, outcome, state) in [
+        (P::Truemed, "succeeded", "succeeded"),
+        (P::Gr4vy, "succeeded", "succeeded"),
+        (P::Gr4vy, "failed", "failed"),
+        (P::TokenIo, "succeeded", "succeeded"),
+        (P::TokenIo, "rejected", "failed"),
+        (P::TokenIo, "expired", "expired"),
+    ] {
+        let what = format!("{provider:?} wait {outcome}");
+        let target = provider.target(outcome, 2).await;
+        let client = provider.client("");
+        let status = resolves(client.wait_for(&target, &json(FAST_WAIT)), &what).await;
+        assert_state(&status, state, true, &what);
+        let id = if provider == P::Gr4vy {
+            &target.flow_id
+        } else {
+            &target.key
+        };
+        assert_member(&status, "id", Some(id), &what);
+        assert_eq!(
+            log(&target.key).await.len(),
+            3,
+            "{what}: two pending polls, then final"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn wait_reports_only_changes() {
+    let id = tokenio_id();
+    create_flow(&format!(
+        r#"{{"provider":"tokenio","id":{},"steps":[{{"status":"PENDING","polls":3}},{{"status":"ON_HOLD","polls":2}},{{"status":"PROCESSED"}}]}}"#,
+        quote(&id)
+    ))
+    .await;
+    let (options, seen) = recording_wait_options(FAST_WAIT);
+    let status = resolves(
+        P::TokenIo.client("").get_wait(&id, &options),
+        "wait with onUpdate",
+    )
+    .await;
+    assert_state(&status, "succeeded", true, "wait with onUpdate");
+    let reported: Vec<(Option<String>, Option<String>)> = seen
+        .borrow()
+        .iter()
+        .map(|s| (text(s, "state"), text(s, "providerStatus")))
+        .collect();
+    let expected = [
+        ("pending", "PENDING"),
+        ("unknown", "ON_HOLD"),
+        ("succeeded", "PROCESSED"),
+    ]
+    .map(|(s, p)| (Some(s.to_owned()), Some(p.to_owned())));
+    assert_eq!(reported, expected);
+    assert_eq!(log(&id).await.len(), 6);
+
+    // A callback that throws does not break the wait.
+    let target = P::TokenIo.target("succeeded", 1).await;
+    let options = json(FAST_WAIT);
+    set(
+        &options,
+        "onUpdate",
+        &function(|| Err(js_sys::Error::new("callback bug").into())),
+    );
+    let status = resolves(
+        P::TokenIo.client("").get_wait(&target.key, &options),
+        "throwing onUpdate",
+    )
+    .await;
+    assert_state(&status, "succeeded", true, "throwing onUpdate");
+}
+
+#[wasm_bindgen_test]
+async fn wait_keeps_polling_through_action_required() {
+    let target = P::Gr4vy.target("action_required", 0).await;
+    let client = P::Gr4vy.client("");
+    let (options, seen) = recording_wait_options(FAST_WAIT);
+    let waiting = client.wait_for(&target, &options);
+    sleep(200.0).await;
+    let (status, body) = sim_request(
+        "POST",
+        &format!(
+            "/_sim/approve/{}",
+            String::from(js_sys::encode_uri_component(&target.flow_id))
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "approve: {body}");
+    let done = resolves(waiting, "approved while waiting").await;
+    assert_state(&done, "succeeded", true, "approved while waiting");
+    let states: Vec<String> = seen
+        .borrow()
+        .iter()
+        .filter_map(|s| text(s, "state"))
+        .collect();
+    assert_eq!(states, ["action_required", "succeeded"]);
+    assert!(
+        log(&target.key).await.len() >= 3,
+        "kept polling while action_required"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn wait_deadline_rejects_with_timeout() {
+    // Still pending at the deadline: lastStatus is the last status.
+    let target = P::TokenIo.target("pending", 0).await;
+    let client = P::TokenIo.client("");
+    let start = now();
+    let error = rejects(
+        client.wait_for(
+            &target,
+            &json(r#"{"intervalMs":20,"maxIntervalMs":40,"deadlineMs":300}"#),
+        ),
+        "pending past the deadline",
+    )
+    .await;
+    let elapsed = now() - start;
+    assert_error(&error, "timeout", "tokenio", "wait deadline");
+    assert_eq!(boolean(&error, "retryable"), Some(true));
+    assert!((290.0..2000.0).contains(&elapsed), "{elapsed} ms");
+    let last = field(&error, "lastStatus");
+    assert_state(&last, "pending", false, "lastStatus");
+    assert_member(&last, "id", Some(&target.key), "lastStatus");
+    let sent = log(&target.key).await.len();
+    assert!(sent >= 2, "polled {sent} times");
+    assert_eq!(
+        number(&error, "attempts"),
+        Some(sent as f64),
+        "attempts = requests sent"
+    );
+
+    // Never a status, only 503s: lastStatus null, the last failure as cause.
+    let key = tokenio_id();
+    fault(&key, r#"[{"status":503,"times":200}]"#).await;
+    let error = rejects(
+        client.wait_for(
+            &Target {
+                provider: P::TokenIo,
+                key: key.clone(),
+                flow_id: key.clone(),
+            },
+            &json(r#"{"intervalMs":20,"maxIntervalMs":40,"deadlineMs":300}"#),
+        ),
+        "503s past the deadline",
+    )
+    .await;
+    assert_error(&error, "timeout", "tokenio", "503s past the deadline");
+    assert_eq!(boolean(&error, "retryable"), Some(true));
+    assert!(
+        field(&error, "lastStatus").is_null(),
+        "{}",
+        describe(&error)
+    );
+    let cause = field(&error, "cause");
+    assert_error(&cause, "provider_error", "tokenio", "cause");
+    assert_eq!(number(&cause, "status"), Some(503.0));
+}
+
+#[wasm_bindgen_test]
+async fn wait_rides_out_transient_failures() {
+    let target = P::Truemed.target("succeeded", 1).await;
+    fault(
+        &target.key,
+        r#"[{"status":503},{"drop":true},{"status":429},{"status":502}]"#,
+    )
+    .await;
+    let client = P::Truemed.client(r#"{"retry":false}"#);
+    let status = resolves(
+        client.wait_for(&target, &json(FAST_WAIT)),
+        "transient failures",
+    )
+    .await;
+    assert_state(&status, "succeeded", true, "transient failures");
+    assert!(log(&target.key).await.len() >= 6);
+}
+
+#[wasm_bindgen_test]
+async fn wait_stops_at_once_on_permanent_failures() {
+    let client = P::TokenIo.client("");
+    let key = tokenio_id();
+    let start = now();
+    let error = rejects(
+        client.get_wait(&key, &json(r#"{"intervalMs":20,"deadlineMs":5000}"#)),
+        "unknown id",
+    )
+    .await;
+    assert!(now() - start < 1000.0);
+    assert_error(&error, "not_found", "tokenio", "wait unknown id");
+    assert_details(&error, 1, false, Some(404), "wait unknown id");
+
+    // A permanent failure after a status keeps that status.
+    let target = P::TokenIo.target("pending", 0).await;
+    fault(&target.key, r#"[{"delayMs":0},{"status":403}]"#).await;
+    let error = rejects(
+        client.wait_for(&target, &json(FAST_WAIT)),
+        "403 after pending",
+    )
+    .await;
+    assert_error(&error, "unauthorized", "tokenio", "403 after pending");
+    assert_details(&error, 2, false, Some(403), "403 after pending");
+    assert_state(&field(&error, "lastStatus"), "pending", false, "lastStatus");
+}
+
+#[wasm_bindgen_test]
+async fn wait_deadline_bounds_a_retry_delay() {
+    let target = P::TokenIo.target("pending", 0).await;
+    fault(&target.key, r#"[{"status":503,"retryAfterMs":5000}]"#).await;
+    let client = P::TokenIo.client(r#"{"retry":{"initialDelayMs":10,"maxDelayMs":10000}}"#);
+    let start = now();
+    let error = rejects(
+        client.wait_for(&target, &json(r#"{"intervalMs":20,"deadlineMs":400}"#)),
+        "Retry-After past the deadline",
+    )
+    .await;
+    let elapsed = now() - start;
+    assert_error(
+        &error,
+        "timeout",
+        "tokenio",
+        "Retry-After past the deadline",
+    );
+    assert!((390.0..1500.0).contains(&elapsed), "{elapsed} ms");
+    assert!(field(&error, "lastStatus").is_null());
+    assert_eq!(number(&field(&error, "cause"), "status"), Some(503.0));
+    assert_eq!(log(&target.key).await.len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn wait_deadline_bounds_a_slow_request() {
+    let target = P::Truemed.target("pending", 0).await;
+    fault(&target.key, r#"[{"delayMs":3000}]"#).await;
+    let start = now();
+    let error = rejects(
+        P::Truemed
+            .client(r#"{"timeoutMs":30000}"#)
+            .wait_for(&target, &json(r#"{"intervalMs":20,"deadlineMs":300}"#)),
+        "slow request past the deadline",
+    )
+    .await;
+    let elapsed = now() - start;
+    assert_error(&error, "timeout", "truemed", "slow request");
+    assert!((290.0..1500.0).contains(&elapsed), "{elapsed} ms");
+}
+
+#[wasm_bindgen_test]
+async fn wait_abort_stops_polling() {
+    for provider in P::ALL {
+        let target = provider.target("pending", 0).await;
+        let controller = AbortController::new().unwrap();
+        let options = merge(FAST_WAIT, "{}");
+        set(&options, "signal", &controller.signal());
+        let waiting = provider.client("").wait_for(&target, &options);
+        wait_for_log(&target.key, 2).await;
+        let start = now();
+        controller.abort();
+        let error = rejects(waiting, "aborted wait").await;
+        assert!(now() - start < 1000.0);
+        assert_error(&error, "aborted", provider.name(), "aborted wait");
+        // A poll in flight at the abort may or may not have reached the simulator (in a
+        // browser it can still be in its CORS preflight): attempts counts it either way.
+        sleep(50.0).await;
+        let sent = log(&target.key).await.len();
+        let attempts = number(&error, "attempts").unwrap_or(-1.0);
+        assert!(
+            attempts == sent as f64 || attempts == sent as f64 + 1.0,
+            "{provider:?}: attempts {attempts}, {sent} requests logged"
+        );
+        sleep(150.0).await;
+        assert_eq!(
+            log(&target.key).await.len(),
+            sent,
+            "{provider:?}: polled after abort"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn wait_options_are_checked() {
+    let client = P::TokenIo.client("");
+    let key = tokenio_id();
+    for options in [
+        r#"{"deadlineMs":-1}"#,
+        r#"{"intervalMs":"10"}"#,
+        r#"{"maxIntervalMs":-5}"#,
+        r#"{"onUpdate":"log"}"#,
+        r#"{"pollMs":10}"#,
+    ] {
+        let error = rejects(client.get_wait(&key, &json(options)), options).await;
+        assert_error(&error, "invalid_argument", "tokenio", options);
+        assert_details(&error, 0, false, None, options);
+    }
+    assert!(log(&key).await.is_empty());
 }

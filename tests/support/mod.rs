@@ -155,13 +155,18 @@ pub fn runtime() -> &'static str {
 
 /// A promise that resolves after `ms` (the global `setTimeout`).
 pub fn delay(ms: f64) -> Promise {
+    delayed(ms, &JsValue::UNDEFINED)
+}
+
+/// A promise that resolves to `value` after `ms`.
+pub fn delayed(ms: f64, value: &JsValue) -> Promise {
     Promise::new(&mut |resolve, _reject| {
         let global = js_sys::global();
         let set_timeout: Function = Reflect::get(&global, &JsValue::from_str("setTimeout"))
             .expect("setTimeout")
             .unchecked_into();
         set_timeout
-            .call2(&global, &resolve, &JsValue::from_f64(ms))
+            .call3(&global, &resolve, &JsValue::from_f64(ms), value)
             .expect("setTimeout call");
     })
 }
@@ -217,10 +222,7 @@ pub async fn resolves(promise: Promise, what: &str) -> JsValue {
 /// Awaits a promise that must reject.
 pub async fn rejects(promise: Promise, what: &str) -> JsValue {
     match settle(promise).await {
-        Ok(value) => panic!(
-            "{what}: expected a rejection, got {}",
-            stringify(&value)
-        ),
+        Ok(value) => panic!("{what}: expected a rejection, got {}", stringify(&value)),
         Err(error) => error,
     }
 }
@@ -346,7 +348,7 @@ pub fn assert_state(status: &JsValue, state: &str, terminal: bool, what: &str) {
 
 /// The sorted own keys of an object.
 pub fn keys(value: &JsValue) -> Vec<String> {
-    let mut keys: Vec<String> = Object::keys(value.unchecked_ref())
+    let mut keys: Vec<String> = Object::keys(value.unchecked_ref::<Object>())
         .iter()
         .filter_map(|k| k.as_string())
         .collect();
@@ -428,15 +430,25 @@ pub async fn log(id: &str) -> Vec<JsValue> {
     log_at(&path).await
 }
 
+/// Waits (up to 2 s) until the log holds at least `n` requests for `id`; returns them.
+pub async fn wait_for_log(id: &str, n: usize) -> Vec<JsValue> {
+    let start = now();
+    loop {
+        let entries = log(id).await;
+        if entries.len() >= n || now() - start > 2000.0 {
+            return entries;
+        }
+        sleep(10.0).await;
+    }
+}
+
 /// The request log of one provider, filtered to the requests carrying `x-test-marker: marker`.
 pub async fn log_marked(provider: &str, marker: &str) -> Vec<JsValue> {
     let path = format!("/_sim/requests?provider={provider}");
     log_at(&path)
         .await
         .into_iter()
-        .filter(|entry| {
-            text(&field(entry, "headers"), "x-test-marker").as_deref() == Some(marker)
-        })
+        .filter(|entry| text(&field(entry, "headers"), "x-test-marker").as_deref() == Some(marker))
         .collect()
 }
 
@@ -575,7 +587,11 @@ impl Target {
     /// Checks a resolved lookup of this target: its own status (Gr4vy: a list holding it).
     pub fn assert_found(&self, value: &JsValue, what: &str) -> JsValue {
         let status = if self.provider == P::Gr4vy {
-            assert!(Array::is_array(value), "{what}: not a list: {}", stringify(value));
+            assert!(
+                Array::is_array(value),
+                "{what}: not a list: {}",
+                stringify(value)
+            );
             let list: &Array = value.unchecked_ref();
             assert_eq!(list.length(), 1, "{what}: {}", stringify(value));
             list.get(0)
@@ -614,6 +630,30 @@ impl Client {
                 c.list_payment_service_tokens(id.clone(), JsValue::UNDEFINED, options.clone())
             }
             Client::TokenIo(c) => c.get_token_request_result(id.clone(), options.clone()),
+        }
+    }
+
+    /// The wait method for a target (Gr4vy: its one token).
+    pub fn wait_for(&self, target: &Target, options: &JsValue) -> Promise {
+        let key = JsValue::from_str(&target.key);
+        match self {
+            Client::Truemed(c) => c.wait_for_provision_token_request(key, options.clone()),
+            Client::Gr4vy(c) => c.wait_for_payment_service_token(
+                key,
+                JsValue::from_str(&target.flow_id),
+                options.clone(),
+            ),
+            Client::TokenIo(c) => c.wait_for_token_request_result(key, options.clone()),
+        }
+    }
+
+    /// The wait method by path id (Truemed and Token.io).
+    pub fn get_wait(&self, id: &str, options: &JsValue) -> Promise {
+        let key = JsValue::from_str(id);
+        match self {
+            Client::Truemed(c) => c.wait_for_provision_token_request(key, options.clone()),
+            Client::TokenIo(c) => c.wait_for_token_request_result(key, options.clone()),
+            Client::Gr4vy(_) => panic!("Gr4vy waits need a token id: use wait_for"),
         }
     }
 
