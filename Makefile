@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 PKG_SOURCES := $(shell find src js -type f) Cargo.toml Cargo.lock README.md LICENSE scripts/build-pkg.mjs
 
-.PHONY: setup pkg test demo bench lint fmt clean
+.PHONY: setup setup-bench pkg test demo bench lint fmt clean
 
 setup:
 	@scripts/setup.sh
@@ -22,7 +22,10 @@ test: setup pkg/package.json
 demo: setup pkg/package.json
 	node www/server.mjs
 
-bench: setup pkg/package.json
+setup-bench:
+	@scripts/setup.sh bench
+
+bench: setup-bench pkg/package.json
 	node bench/run.mjs
 
 lint:

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 WASM_PACK_VERSION=0.15.1
 GECKODRIVER_VERSION=0.37.1
+TWIGGY_VERSION=0.8.0
 # wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock exactly, or wasm-pack reaches for GitHub.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
 
@@ -49,7 +50,14 @@ if ! have_version geckodriver "$GECKODRIVER_VERSION"; then
   cargo install geckodriver --locked --version "$GECKODRIVER_VERSION"
 fi
 
-# npm tools (binaryen's wasm-opt, typescript, playwright-core, vite, esbuild) live in the
+# `scripts/setup.sh bench` also installs twiggy, for `make bench`'s breakdown of the wasm bytes.
+if [ "${1:-}" = bench ] && ! have_version twiggy "$TWIGGY_VERSION"; then
+  say "installing twiggy $TWIGGY_VERSION (about 1 minute)"
+  cargo install twiggy --locked --version "$TWIGGY_VERSION"
+fi
+
+# npm tools (binaryen's wasm-opt, typescript, playwright-core, vite, esbuild, and @gr4vy/sdk
+# for the benchmarks) live in the
 # project's node_modules; the Makefile puts node_modules/.bin first on PATH.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dev tools"

@@ -164,7 +164,107 @@ mod tests {
         );
     }
 
+    /// Arbitrary JSON text: random trees, biased towards the members the parsers look for, with
+    /// values of every type (so documented fields arrive with the wrong types too).
+    fn any_json() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("status".to_owned()),
+            Just("payment_token".to_owned()),
+            Just("metadata".to_owned()),
+            Just("items".to_owned()),
+            Just("id".to_owned()),
+            Just("token".to_owned()),
+            Just("approval_url".to_owned()),
+            Just("tokenId".to_owned()),
+            Just("signature".to_owned()),
+            Just("error".to_owned()),
+            Just("detail".to_owned()),
+            Just("loc".to_owned()),
+            Just("msg".to_owned()),
+            "[a-zA-Z_]{0,8}",
+        ];
+        let leaf = prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            any::<i32>().prop_map(|n| n.to_string()),
+            prop_oneof![
+                Just("PENDING"),
+                Just("PROCESSED"),
+                Just("succeeded"),
+                Just("paused"),
+                Just("")
+            ]
+            .prop_map(|s| format!("\"{s}\"")),
+            "\\PC{0,12}".prop_map(|s| {
+                let mut out = String::new();
+                crate::json::write_string(&mut out, &s);
+                out
+            }),
+        ];
+        leaf.prop_recursive(5, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec((key.clone(), inner), 0..6).prop_map(|members| {
+                    let body: Vec<String> = members
+                        .into_iter()
+                        .map(|(k, v)| format!("\"{k}\":{v}"))
+                        .collect();
+                    format!("{{{}}}", body.join(","))
+                }),
+            ]
+        })
+    }
+
+    /// Every 2xx parser and the error-body reader, on one body: never a panic, and a success
+    /// always carries the id that was asked for.
+    fn parse_everything(body: &[u8], status: u16) -> Result<(), TestCaseError> {
+        let response = response(status, body);
+        if let Ok(s) = truemed::parse_status("ptr_1", &response) {
+            prop_assert_eq!(s.id, "ptr_1");
+            prop_assert_eq!(s.provider_status, None);
+        }
+        if let Ok(s) = tokenio::parse_result("rq:a:b", &response) {
+            prop_assert_eq!(s.id, "rq:a:b");
+            prop_assert!(s.provider_status.is_some());
+        }
+        if let Ok(s) = gr4vy::parse_token(&response) {
+            prop_assert!(s.provider_status.is_some());
+        }
+        if let Ok(tokens) = gr4vy::parse_list(&response) {
+            let _ = gr4vy::find_token(tokens, "pm", "t");
+        }
+        for provider in [Provider::Truemed, Provider::Gr4vy, Provider::TokenIo] {
+            let _ = error_details(provider, &response);
+        }
+        Ok(())
+    }
+
     proptest! {
+        #[test]
+        fn parsers_never_panic_on_bytes(body in any::<Vec<u8>>(), status in 200u16..600) {
+            parse_everything(&body, status)?;
+        }
+
+        #[test]
+        fn parsers_never_panic_on_json(body in any_json(), status in prop_oneof![Just(200u16), Just(201), Just(404), Just(503)]) {
+            prop_assert!(crate::json::parse(body.as_bytes()).is_ok(), "generated invalid JSON: {}", body);
+            parse_everything(body.as_bytes(), status)?;
+        }
+
+        #[test]
+        fn truncated_json_is_never_accepted_as_a_status(body in any_json(), cut in 0usize..64) {
+            // A body cut short (as by a dropped connection) is never mistaken for a status.
+            let cut = body.len().saturating_sub(cut + 1);
+            if let Some(prefix) = body.get(..cut) {
+                if crate::json::parse(prefix.as_bytes()).is_err() {
+                    prop_assert!(tokenio::parse_result("rq", &response(200, prefix.as_bytes())).is_err());
+                    prop_assert!(truemed::parse_status("p", &response(200, prefix.as_bytes())).is_err());
+                    prop_assert!(gr4vy::parse_list(&response(200, prefix.as_bytes())).is_err());
+                }
+            }
+        }
+
         #[test]
         fn error_bodies_never_panic(body in any::<Vec<u8>>(), status in 100u16..600) {
             for provider in [Provider::Truemed, Provider::Gr4vy, Provider::TokenIo] {

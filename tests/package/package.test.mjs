@@ -435,7 +435,7 @@ type Kinds = ${ERROR_KINDS.map((k) => `'${k}'`).join(' | ')};
 const TS_ESM_CONSUMER = `import { TokenIoClient, TruemedClient, Gr4vyClient, TokenStatusError } from 'token-status';
 import type {
   TokenStatus, TokenState, ClientOptions, CallOptions, TokenStatusErrorKind, TokenIoTokenStatus,
-  Gr4vyTokenStatus, TruemedTokenStatus,
+  Gr4vyTokenStatus, TruemedTokenStatus, WaitOptions,
 } from 'token-status';
 ${TS_PRELUDE}
 expectType<Equals<TokenStatusErrorKind, Kinds>>();
@@ -486,7 +486,20 @@ export async function check(id: string, signal: AbortSignal): Promise<string> {
     const list = await gr4vy.listPaymentServiceTokens('pm', { paymentServiceId: 'ps' });
     const provisioned = await gr4vy.provisionPaymentServiceToken('pm', { paymentServiceId: 'ps', redirectUrl: 'https://x', securityCode: '123' });
     await tokenioBasic.getTokenRequestResult(id);
-    return [a, b, c, provisioned, ...list].map(describeStatus).join();
+    const waited = await tokenio.waitForTokenRequestResult(id, {
+      signal,
+      deadlineMs: 60_000,
+      intervalMs: 500,
+      maxIntervalMs: 5000,
+      onUpdate: (update) => {
+        expectType<Equals<typeof update, TokenIoTokenStatus>>();
+      },
+    });
+    expectType<Equals<typeof waited, TokenIoTokenStatus>>();
+    const approved = await gr4vy.waitForPaymentServiceToken('pm', id, { onUpdate: (u) => u.actionUrl });
+    const provisionedLater = await truemed.waitForProvisionTokenRequest(id);
+    const anyWait: WaitOptions = { deadlineMs: 1, onUpdate: (u: TokenStatus) => u.state };
+    return [a, b, c, provisioned, waited, approved, provisionedLater, ...list].map(describeStatus).join() + String(anyWait.deadlineMs);
   } catch (err) {
     // @ts-expect-error TS18046 a caught value is unknown until narrowed
     err.kind;
@@ -518,6 +531,8 @@ new TruemedClient({ environment: 'staging' });
 new TokenIoClient({ apiKey: 'k' });
 // @ts-expect-error TS2353 unknown call option
 tokenio.getTokenRequestResult('id', { deadline: 5 });
+// @ts-expect-error TS2353 wait options are for waitFor… methods only
+tokenio.getTokenRequestResult('id', { deadlineMs: 5 });
 // @ts-expect-error TS2345 redirectUrl is required
 gr4vy.provisionPaymentServiceToken('pm', { paymentServiceId: 'ps' });
 // @ts-expect-error TS2673 TokenStatusError is not constructible by users
@@ -1056,9 +1071,7 @@ describe('package shape', () => {
 });
 
 describe('API surface promised by DESIGN.md', () => {
-  test('wait methods and WaitOptions exist', {
-    todo: 'bug: DESIGN.md promises waitForProvisionTokenRequest / waitForPaymentServiceToken / waitForTokenRequestResult and an exported WaitOptions type; neither the wasm classes nor js/index.d.ts have them',
-  }, async () => {
+  test('wait methods and WaitOptions exist', async () => {
     const installed = join(projects.esm, 'node_modules', 'token-status');
     const mod = await import(pathToFileURL(join(installed, 'index.mjs')).href);
     assert.equal(typeof mod.TruemedClient.prototype.waitForProvisionTokenRequest, 'function');

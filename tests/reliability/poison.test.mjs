@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { PKG_NODE, RELIABILITY, SIM_CREDENTIALS, mb, runNode, show, startSimulatorChild } from './support/harness.mjs';
+import { PKG_NODE, RELIABILITY, SIM_CREDENTIALS, mb, runNode, show, startSimulatorChild, wasmMemoryBytes } from './support/harness.mjs';
 
 const MALFORMED = ['html', 'truncated', 'wrong_types', 'empty', 'not_json', 'huge', 'huge_declared'];
 
@@ -114,7 +114,8 @@ describe('poison: every failure leaves the client (and the module) usable', () =
 
   for (const provider of ['truemed', 'gr4vy', 'tokenio']) {
     test(`${provider}: after each failure kind, the next call on the same client succeeds`, { timeout: 60_000 }, async (t) => {
-      const { TokenStatusError, __memoryBytes } = api;
+      const { TokenStatusError } = api;
+      const __memoryBytes = wasmMemoryBytes;
       const c = setup(provider);
       c.flow = await sim.sim.flow({ provider, outcome: 'succeeded', pendingPolls: 0 });
       const memBefore = __memoryBytes();

@@ -1,7 +1,9 @@
 // The Chromium side of the load scenario: imports the browser build (/pkg/index.js, which loads
 // pkg/web/token_status_bg.wasm relative to itself) and exposes window.__run(simUrl, items, flows).
 // Results land in window.__results (one entry per wait, in plan order) and window.__done.
-import { TruemedClient, Gr4vyClient, TokenIoClient, __memoryBytes } from '/pkg/index.js';
+import { TruemedClient, Gr4vyClient, TokenIoClient } from '/pkg/index.js';
+// The same module instance index.js initialised: the wasm memory size is not public API.
+import { __memoryBytes } from '/pkg/web/token_status.js';
 import { CLIENT_OPTIONS, WAIT_OPTIONS } from '/rel/scenarios/load-plan.mjs';
 
 const copy = (v) => JSON.parse(JSON.stringify(v));

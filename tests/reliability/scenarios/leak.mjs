@@ -4,7 +4,7 @@
 // "listed but absent", invalid arguments, pre-aborted signals), in phases of <checkpointEvery>
 // calls in total; after each phase: forced GC, then wasm linear memory and JS heap are recorded.
 // Prints one JSON line.
-import { PKG_NODE } from '../support/harness.mjs';
+import { PKG_NODE, wasmMemoryBytes as __memoryBytes } from '../support/harness.mjs';
 
 const [url, totalArg = '100000', chainsArg = '8', everyArg = '10000'] = process.argv.slice(2);
 const TOTAL = Number(totalArg);
@@ -17,7 +17,7 @@ process.on('uncaughtException', () => { events.uncaughtException++; });
 
 const gc = globalThis.gc;
 if (typeof gc !== 'function') throw new Error('run with --expose-gc');
-const { TruemedClient, Gr4vyClient, TokenIoClient, TokenStatusError, __memoryBytes } = await import(PKG_NODE);
+const { TruemedClient, Gr4vyClient, TokenIoClient, TokenStatusError } = await import(PKG_NODE);
 
 async function control(method, path, body) {
   const res = await fetch(url + path, {

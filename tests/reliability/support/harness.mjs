@@ -6,6 +6,7 @@
 // - runNode(): runs a scenario script as a child (`--expose-gc` when asked), captures its output,
 //   enforces a time limit (SIGKILL) and parses the JSON result it prints on its last line.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +14,12 @@ export const HERE = dirname(fileURLToPath(import.meta.url));
 export const RELIABILITY = resolve(HERE, '..');
 export const ROOT = resolve(RELIABILITY, '..', '..');
 export const PKG_NODE = join(ROOT, 'pkg', 'index.mjs');
+
+/**
+ * The wasm linear memory's size in bytes (it only grows), read through the package's Node glue:
+ * the same module instance the public entries load (require cache), not part of the public API.
+ */
+export const wasmMemoryBytes = () => createRequire(import.meta.url)(join(ROOT, 'pkg', 'node', 'token_status.cjs')).__memoryBytes();
 export const SIMULATOR = join(ROOT, 'www', 'simulator.mjs');
 
 /** The simulator's own credentials (docs/SIMULATOR.md). */
