@@ -1,6 +1,7 @@
 // `make bench`: size, per-call latency and throughput, start-up and scale of token-status,
 // measured side by side in one run against the raw-fetch floor and the official Gr4vy SDK.
 // Prints a markdown report and writes it to bench/RESULTS.md. No assertions: numbers only.
+// Flags: --quick (fewer rounds), --only size|latency|startup|scale (one section, no file).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -15,6 +16,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = join(root, 'pkg');
 const out = join(root, 'build', 'bench');
 const quick = process.argv.includes('--quick');
+// `--only latency` (or size, startup, scale) runs one section, printing without writing RESULTS.md.
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+const run = (name) => only === null || only === name;
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
@@ -347,10 +351,10 @@ async function scale() {
 
 // ---------------------------------------------------------------------------------------
 const started = new Date();
-const sizes = await size();
-await latency();
-await startup();
-await scale();
+const sizes = run('size') ? await size() : null;
+if (run('latency')) await latency();
+if (run('startup')) await startup();
+if (run('scale')) await scale();
 
 const versions = (() => {
   const v = (cmd, args) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n')[0]; } catch { return 'n/a'; } };
@@ -372,6 +376,8 @@ const header = [
 ];
 const text = [...header, ...report, ''].join('\n');
 process.stdout.write(text);
-writeFileSync(join(root, 'bench', 'RESULTS.md'), text);
-log(`written bench/RESULTS.md (whole package ${kb(sizes.whole)} gzip)`);
+if (only === null) {
+  writeFileSync(join(root, 'bench', 'RESULTS.md'), text);
+  log(`written bench/RESULTS.md (whole package ${kb(sizes.whole)} gzip)`);
+}
 process.exit(0);

@@ -583,9 +583,7 @@ impl Answer {
                 response.status,
                 "expected one payment service token",
             )),
-            Answer::Gr4vyPick(method, token) => {
-                gr4vy::find_token(gr4vy::parse_list(response)?, method, token)
-            }
+            Answer::Gr4vyPick(method, token) => gr4vy::parse_one_of_list(response, method, token),
         }
     }
 }

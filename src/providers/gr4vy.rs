@@ -154,41 +154,48 @@ pub fn parse_token(response: &Response) -> Result<TokenStatus, Error> {
     token_status(&object_body(Provider::Gr4vy, response)?, response.status)
 }
 
+/// The `items` of a list answer `{"items": [PaymentServiceToken, ...]}`.
+fn list_items(body: &Value, status: u16) -> Result<&[Value], Error> {
+    body.get("items").and_then(Value::as_array).ok_or_else(|| {
+        Error::invalid_response(Provider::Gr4vy, status, &wrong_type("items", "a list"))
+    })
+}
+
 /// Maps the list answer `{"items": [PaymentServiceToken, ...]}`.
 pub fn parse_list(response: &Response) -> Result<Vec<TokenStatus>, Error> {
     let body = object_body(Provider::Gr4vy, response)?;
-    let items = body.get("items").and_then(Value::as_array).ok_or_else(|| {
-        Error::invalid_response(
-            Provider::Gr4vy,
-            response.status,
-            &wrong_type("items", "a list"),
-        )
-    })?;
-    items
+    list_items(&body, response.status)?
         .iter()
         .map(|item| token_status(item, response.status))
         .collect()
 }
 
-/// Picks one token out of a list answer; `not_found` (no HTTP status, no code) when it is not
-/// there.
-pub fn find_token(
-    tokens: Vec<TokenStatus>,
+/// Maps only the listed token with this id (the others are not materialized); `not_found`
+/// (no HTTP status, no code) when it is not listed.
+pub fn parse_one_of_list(
+    response: &Response,
     payment_method_id: &str,
     payment_service_token_id: &str,
 ) -> Result<TokenStatus, Error> {
-    tokens
-        .into_iter()
-        .find(|t| t.id == payment_service_token_id)
-        .ok_or_else(|| {
-            let mut message = String::with_capacity(200);
-            message.push_str("Gr4vy lists no payment service token \"");
-            message.push_str(payment_service_token_id);
-            message.push_str("\" for payment method \"");
-            message.push_str(payment_method_id);
-            message.push_str("\". Check both ids, and that the client uses the same instance, environment and merchant account that provisioned it.");
-            Error::new(ErrorKind::NotFound, Provider::Gr4vy, message)
-        })
+    let body = object_body(Provider::Gr4vy, response)?;
+    let item = list_items(&body, response.status)?
+        .iter()
+        .find(|item| item.get("id").and_then(Value::as_str) == Some(payment_service_token_id));
+    match item {
+        Some(item) => token_status(item, response.status),
+        None => Err(not_listed(payment_method_id, payment_service_token_id)),
+    }
+}
+
+/// Gr4vy listed the payment method's tokens and this one is not among them.
+fn not_listed(payment_method_id: &str, payment_service_token_id: &str) -> Error {
+    let mut message = String::with_capacity(200);
+    message.push_str("Gr4vy lists no payment service token \"");
+    message.push_str(payment_service_token_id);
+    message.push_str("\" for payment method \"");
+    message.push_str(payment_method_id);
+    message.push_str("\". Check both ids, and that the client uses the same instance, environment and merchant account that provisioned it.");
+    Error::new(ErrorKind::NotFound, Provider::Gr4vy, message)
 }
 
 /// Gr4vy error bodies: `{"type":"error","code","status","message","details":[...]}`, or for 422
@@ -390,9 +397,12 @@ mod tests {
         .concat();
         let tokens = parse_list(&response(200, &body)).unwrap();
         assert_eq!(tokens.len(), 2);
-        let b = find_token(tokens.clone(), PM, "b").unwrap();
+        let listed = response(200, &body);
+        let b = parse_one_of_list(&listed, PM, "b").unwrap();
         assert_eq!(b.state, TokenState::Succeeded);
-        let missing = find_token(tokens, PM, "c").unwrap_err();
+        assert_eq!(b, tokens[1]);
+        let missing = parse_one_of_list(&listed, PM, "c").unwrap_err();
+        assert!(missing.message.contains("\"c\" for payment method"));
         assert_eq!(missing.kind, ErrorKind::NotFound);
         assert_eq!((missing.status, missing.code), (None, None));
         assert!(

@@ -231,8 +231,9 @@ mod tests {
         if let Ok(s) = gr4vy::parse_token(&response) {
             prop_assert!(s.provider_status.is_some());
         }
-        if let Ok(tokens) = gr4vy::parse_list(&response) {
-            let _ = gr4vy::find_token(tokens, "pm", "t");
+        let _ = gr4vy::parse_list(&response);
+        if let Ok(s) = gr4vy::parse_one_of_list(&response, "pm", "t") {
+            prop_assert_eq!(s.id, "t");
         }
         for provider in [Provider::Truemed, Provider::Gr4vy, Provider::TokenIo] {
             let _ = error_details(provider, &response);
