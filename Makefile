@@ -26,7 +26,7 @@ setup-bench:
 	@scripts/setup.sh bench
 
 bench: setup-bench pkg/package.json
-	node bench/run.mjs
+	node --expose-gc bench/run.mjs
 
 lint:
 	cargo fmt --check

@@ -645,6 +645,43 @@ async fn run(client: Rc<Client>, job: Job) -> Result<JsValue, JsValue> {
     }
 }
 
+/// A call on one id, for the two providers whose status is addressed by a single id: a
+/// Truemed provision token request or a Token.io token request.
+fn by_id(client: &Rc<Client>, id: &JsValue, options: &JsValue, waiting: bool) -> Promise {
+    let truemed = client.config.provider == Provider::Truemed;
+    start(
+        client,
+        (|| {
+            let id = if truemed {
+                client.id(id, "provisionTokenRequestId")?
+            } else {
+                client.id(id, "tokenRequestId")?
+            };
+            Ok(Job {
+                request: if truemed {
+                    truemed::status_request(&client.config, &id)?
+                } else {
+                    tokenio::result_request(&client.config, &id)?
+                },
+                subject: subject(
+                    if truemed {
+                        "provision token request"
+                    } else {
+                        "token request"
+                    },
+                    &id,
+                ),
+                options: client.call_options(options, waiting)?,
+                answer: if truemed {
+                    Answer::Truemed(id)
+                } else {
+                    Answer::TokenIo(id)
+                },
+            })
+        })(),
+    )
+}
+
 /// `what "id"`, with the id shortened for messages.
 fn subject(what: &str, id: &str) -> String {
     let mut text = String::with_capacity(what.len() + id.len().min(80) + 3);
@@ -679,7 +716,7 @@ impl TruemedClient {
         provision_token_request_id: JsValue,
         options: JsValue,
     ) -> Promise {
-        self.job(&provision_token_request_id, &options, false)
+        by_id(&self.client, &provision_token_request_id, &options, false)
     }
 
     /// Polls a provision token request until it is provisioned (or the deadline passes).
@@ -689,23 +726,7 @@ impl TruemedClient {
         provision_token_request_id: JsValue,
         options: JsValue,
     ) -> Promise {
-        self.job(&provision_token_request_id, &options, true)
-    }
-
-    fn job(&self, id: &JsValue, options: &JsValue, waiting: bool) -> Promise {
-        let client = &self.client;
-        start(
-            client,
-            (|| {
-                let id = client.id(id, "provisionTokenRequestId")?;
-                Ok(Job {
-                    request: truemed::status_request(&client.config, &id)?,
-                    subject: subject("provision token request", &id),
-                    options: client.call_options(options, waiting)?,
-                    answer: Answer::Truemed(id),
-                })
-            })(),
-        )
+        by_id(&self.client, &provision_token_request_id, &options, true)
     }
 }
 
@@ -884,7 +905,7 @@ impl TokenIoClient {
     /// Looks up one token request's result.
     #[wasm_bindgen(js_name = getTokenRequestResult)]
     pub fn get_token_request_result(&self, token_request_id: JsValue, options: JsValue) -> Promise {
-        self.job(&token_request_id, &options, false)
+        by_id(&self.client, &token_request_id, &options, false)
     }
 
     /// Polls a token request until it is processed, rejected or expired (or the deadline passes).
@@ -894,22 +915,6 @@ impl TokenIoClient {
         token_request_id: JsValue,
         options: JsValue,
     ) -> Promise {
-        self.job(&token_request_id, &options, true)
-    }
-
-    fn job(&self, id: &JsValue, options: &JsValue, waiting: bool) -> Promise {
-        let client = &self.client;
-        start(
-            client,
-            (|| {
-                let id = client.id(id, "tokenRequestId")?;
-                Ok(Job {
-                    request: tokenio::result_request(&client.config, &id)?,
-                    subject: subject("token request", &id),
-                    options: client.call_options(options, waiting)?,
-                    answer: Answer::TokenIo(id),
-                })
-            })(),
-        )
+        by_id(&self.client, &token_request_id, &options, true)
     }
 }

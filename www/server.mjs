@@ -21,9 +21,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { realpathSync } from 'node:fs';
-import { createSimulator } from './simulator.mjs';
+import { createSimulator, isMain } from './simulator.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Constants
@@ -716,18 +716,7 @@ async function main() {
   }
 }
 
-function isMain() {
-  const script = process.argv[1];
-  if (!script) return false;
-  if (import.meta.url === pathToFileURL(script).href) return true;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
+if (isMain(import.meta.url)) {
   main().catch((err) => {
     process.stderr.write(`token-status demo: ${err?.message}\n`);
     process.exit(1);

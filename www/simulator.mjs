@@ -1353,18 +1353,19 @@ async function main() {
   process.stdout.write(`simulator listening on ${started.url}\n`);
 }
 
-function isMain() {
+/** True when the module at `moduleUrl` (its `import.meta.url`) is the script Node was started with. */
+export function isMain(moduleUrl) {
   const script = process.argv[1];
   if (!script) return false;
-  if (import.meta.url === pathToFileURL(script).href) return true;
+  if (moduleUrl === pathToFileURL(script).href) return true;
   try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+    return moduleUrl === pathToFileURL(realpathSync(script)).href;
   } catch {
     return false;
   }
 }
 
-if (isMain()) {
+if (isMain(import.meta.url)) {
   main().catch((err) => {
     process.stderr.write(`simulator: ${err.message}\n`);
     process.exit(1);

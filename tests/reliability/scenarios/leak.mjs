@@ -4,7 +4,7 @@
 // "listed but absent", invalid arguments, pre-aborted signals), in phases of <checkpointEvery>
 // calls in total; after each phase: forced GC, then wasm linear memory and JS heap are recorded.
 // Prints one JSON line.
-import { PKG_NODE, wasmMemoryBytes as __memoryBytes } from '../support/harness.mjs';
+import { PKG_NODE, wasmMemoryBytes as __memoryBytes, Sim } from '../support/harness.mjs';
 
 const [url, totalArg = '100000', chainsArg = '8', everyArg = '10000'] = process.argv.slice(2);
 const TOTAL = Number(totalArg);
@@ -19,16 +19,7 @@ const gc = globalThis.gc;
 if (typeof gc !== 'function') throw new Error('run with --expose-gc');
 const { TruemedClient, Gr4vyClient, TokenIoClient, TokenStatusError } = await import(PKG_NODE);
 
-async function control(method, path, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const control = (method, path, body) => new Sim(url).request(method, path, body);
 
 const common = { timeoutMs: 5000, retry: { maxRetries: 2, initialDelayMs: 10, maxDelayMs: 50 } };
 const truemed = new TruemedClient({ ...common, baseUrl: `${url}/truemed`, apiKey: 'sim-truemed-key' });

@@ -3,7 +3,7 @@
 // Sets 20 % transient fault rates, runs a warm-up round of <warmup> waits, then <rounds> rounds
 // of <waits> concurrent waits spread over the three providers, checks every result, and prints
 // one JSON line of findings (memory measured after forced GCs).
-import { PKG_NODE, wasmMemoryBytes as __memoryBytes } from '../support/harness.mjs';
+import { PKG_NODE, wasmMemoryBytes as __memoryBytes, Sim } from '../support/harness.mjs';
 import { CLIENT_OPTIONS, FAULT_RATES, WAIT_OPTIONS, checkWait, planFlows } from './load-plan.mjs';
 
 const [url, waitsArg = '1000', warmupArg = '50', roundsArg = '2'] = process.argv.slice(2);
@@ -20,16 +20,7 @@ if (typeof gc !== 'function') throw new Error('run with --expose-gc');
 
 const { TruemedClient, Gr4vyClient, TokenIoClient } = await import(PKG_NODE);
 
-async function control(method, path, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const control = (method, path, body) => new Sim(url).request(method, path, body);
 
 async function mapLimit(items, limit, fn) {
   const out = new Array(items.length);

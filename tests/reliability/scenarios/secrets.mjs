@@ -7,7 +7,7 @@
 // JSON and prints NOTHING itself: whatever appears on stdout/stderr came from the package.
 import { writeFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { PKG_NODE } from '../support/harness.mjs';
+import { PKG_NODE, Sim } from '../support/harness.mjs';
 
 const [openUrl, checkingUrl, outFile] = process.argv.slice(2);
 const { TruemedClient, Gr4vyClient, TokenIoClient, TokenStatusError } = await import(PKG_NODE);
@@ -72,16 +72,7 @@ const CLIENTS = [
   },
 ];
 
-async function control(method, path, body) {
-  const res = await fetch(openUrl + path, {
-    method,
-    headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+const control = (method, path, body) => new Sim(openUrl).request(method, path, body);
 
 /** Every place a credential could surface in an error, as text. */
 function surfaces(err) {
