@@ -1,6 +1,7 @@
 // Packaging tests: consume `token-status` exactly as a user does — `npm pack` the generated
-// pkg/, `npm install` the tarball into fresh projects (Node ESM, Node CJS, mixed, Vite app,
-// TypeScript consumers) and check what each of them sees. Run: `node --test tests/package/`.
+// pkg/, `npm install` the tarball into fresh projects (Node ESM, Node CJS, mixed, a Vite app
+// both built and under the dev server, TypeScript consumers) and check what each of them sees.
+// Run: `node --test tests/package/`.
 //
 // Everything lives under build/package-tests/ (wiped at start, kept afterwards for CI
 // artefacts). Two provider simulators run in this process: one checking credentials, one
@@ -931,6 +932,49 @@ describe('Vite app in Chromium', () => {
     assert.equal(results.allowed.id, directFlow.id);
 
     t.diagnostic(`served: ${served.map((s) => `${s.path} (${s.type})`).join(', ')}`);
+  });
+
+  test('the same app runs under the Vite dev server (dependency pre-bundling)', async (t) => {
+    // Pre-bundling moves the package's JS into node_modules/.vite: the .wasm must still load.
+    const port = await new Promise((done) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address();
+        probe.close(() => done(free));
+      });
+    });
+    const dev = spawn(join(BIN, 'vite'), ['--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+      cwd: projects.vite, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    dev.stdout.on('data', (d) => { output += d; });
+    dev.stderr.on('data', (d) => { output += d; });
+    t.after(() => dev.kill('SIGTERM'));
+    const origin = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100 && !output.includes(`${port}`); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(output.includes(`${port}`), `vite dev server did not start:\n${output}`);
+
+    const proxyFlow = await createFlow(proxySim, { provider: 'tokenio', outcome: 'succeeded', pendingPolls: 1 });
+    const directFlow = await createFlow(sim, { provider: 'tokenio', outcome: 'succeeded', pendingPolls: 0 });
+    const query = new URLSearchParams({ sim: sim.url, proxy: proxySim.url, proxyFlow: proxyFlow.id, directFlow: directFlow.id });
+    const context = await browser.newContext();
+    t.after(() => context.close());
+    const page = await context.newPage();
+    const console_ = [];
+    page.on('pageerror', (e) => console_.push(`pageerror: ${e.message}`));
+    await page.goto(`${origin}/?${query}`);
+    try {
+      await page.waitForFunction(() => window.__results, null, { timeout: 30_000 });
+    } catch (err) {
+      assert.fail(`page produced no results under vite dev: ${err.message}\n${console_.join('\n')}\n${output}`);
+    }
+    const results = await page.evaluate(() => window.__results);
+    assert.equal(results.ok, true, `page failed: ${results.fatal}\n${console_.join('\n')}`);
+    assert.deepEqual(console_, [], 'no page errors');
+    assertTokenIoPair(results.first, results.second, proxyFlow.id);
+    assert.equal(results.notFound.instanceOf, true);
+    assert.equal(results.notFound.kind, 'not_found');
+    assert.equal(results.insecure.truemedApiKey.kind, 'insecure_credentials');
+    assert.equal(results.allowed.state, 'succeeded');
   });
 
   test('an "Authorization" header (any case) counts as a credential in the browser', () => {
