@@ -1061,6 +1061,8 @@ describe('package shape', () => {
     // Node ESM, Node CJS, browser/bundler ESM, and types for both module systems.
     assert.equal(root.import.node, './index.mjs');
     assert.equal(root.import.default, './index.js');
+    assert.equal(root.import.workerd, './index.workerd.js');
+    assert.ok(existsSync(join(installed, root.import.workerd)), 'the workerd entry is packed');
     assert.equal(root.require.default, './index.cjs');
     assert.ok(root.import.types && root.require.types);
     // `types` must come first in each condition object, or TypeScript never sees it.
@@ -1077,7 +1079,7 @@ describe('package shape', () => {
   test('tarball holds no source maps, Rust sources or stray files; one .wasm', () => {
     const files = packInfo.files.map((f) => f.path);
     assert.deepEqual(files.filter((f) => /\.map$|\.rs$|Cargo\.(toml|lock)$|^src\/|^target\/|\.ts$(?<!\.d\.ts$)/.test(f)), []);
-    const allowed = new Set(['LICENSE', 'README.md', 'package.json', 'index.js', 'index.cjs', 'index.mjs', 'index.d.ts',
+    const allowed = new Set(['LICENSE', 'README.md', 'package.json', 'index.js', 'index.workerd.js', 'index.cjs', 'index.mjs', 'index.d.ts',
       'index.d.cts', 'web/token_status.js', 'web/token_status_bg.wasm', 'node/token_status.cjs']);
     assert.deepEqual(files.filter((f) => !allowed.has(f)), [], 'only the expected files');
     for (const required of allowed) assert.ok(files.includes(required), `${required} is packed`);
