@@ -59,7 +59,9 @@ fi
 # npm tools (binaryen's wasm-opt, typescript, playwright-core, vite, esbuild, and @gr4vy/sdk
 # for the benchmarks) live in the
 # project's node_modules; the Makefile puts node_modules/.bin first on PATH.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# `npm install` (not `npm ci`): it follows package-lock.json, but tolerates optional per-platform
+# binaries (deno, workerd) that this registry serves for Linux only at the pinned versions.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dev tools"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm install --no-audit --no-fund --loglevel=error
 fi
