@@ -11,6 +11,8 @@
 //! `fetch` (fetch, `AbortSignal`, timers) and the JavaScript surface is `js`, both compiled for
 //! `wasm32` only.
 
+#![warn(missing_docs)]
+
 pub mod call;
 pub mod config;
 pub mod error;
