@@ -23,7 +23,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { realpathSync } from 'node:fs';
-import { createSimulator, isMain } from './simulator.mjs';
+import { createSimulator, exitOnSignals, isMain } from './simulator.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Constants
@@ -687,15 +687,7 @@ async function main() {
     process.exit(2);
   }
   const host = process.env.HOST || '127.0.0.1';
-  let close = null;
-  let stopping = false;
-  const stop = () => {
-    if (stopping || !close) process.exit(0);
-    stopping = true;
-    close().then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  const whenStopped = exitOnSignals();
   let started;
   try {
     started = await startDemo({
@@ -709,7 +701,7 @@ async function main() {
     process.stderr.write(`token-status demo: ${msg}\n`);
     process.exit(err instanceof ConfigError ? 2 : 1);
   }
-  close = started.close;
+  whenStopped(started.close);
   process.stdout.write(`token-status demo: ${started.url}\n`);
   for (const [p, c] of Object.entries(started.config.providers)) {
     process.stdout.write(`  ${p.padEnd(8)} ${c.mode === 'live' ? `live (${c.environment})` : 'simulated'}\n`);

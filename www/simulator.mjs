@@ -1335,6 +1335,21 @@ async function main() {
   }
   const host = args.host ?? '127.0.0.1';
   // Signal handlers go in before the URL is printed, so a supervisor may stop us right away.
+  const whenStopped = exitOnSignals();
+  const started = await startSimulator({
+    port,
+    host,
+    log: args.verbose ? (line) => process.stderr.write(`simulator: ${line}\n`) : undefined,
+  });
+  whenStopped(started.close);
+  process.stdout.write(`simulator listening on ${started.url}\n`);
+}
+
+/**
+ * Exits with 0 on SIGINT or SIGTERM, first awaiting the close function registered through the
+ * returned setter (at once when none is registered yet). For the command-line entry points.
+ */
+export function exitOnSignals() {
   let close = null;
   let stopping = false;
   const stop = () => {
@@ -1344,13 +1359,7 @@ async function main() {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const started = await startSimulator({
-    port,
-    host,
-    log: args.verbose ? (line) => process.stderr.write(`simulator: ${line}\n`) : undefined,
-  });
-  close = started.close;
-  process.stdout.write(`simulator listening on ${started.url}\n`);
+  return (fn) => { close = fn; };
 }
 
 /** True when the module at `moduleUrl` (its `import.meta.url`) is the script Node was started with. */
