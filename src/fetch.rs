@@ -227,11 +227,22 @@ impl FetchEnv {
                 }
             }
         }
-        let declared = headers
-            .get("content-length")
+        // Content-Length counts encoded bytes: a gzip body of a few KB can decode to gigabytes,
+        // so only an unencoded body's declared length is trusted; others are streamed and cut.
+        let encoded = headers
+            .get("content-encoding")
             .ok()
             .flatten()
-            .and_then(|v| crate::http::parse_content_length(&v));
+            .is_some_and(|v| !v.trim().eq_ignore_ascii_case("identity"));
+        let declared = if encoded {
+            None
+        } else {
+            headers
+                .get("content-length")
+                .ok()
+                .flatten()
+                .and_then(|v| crate::http::parse_content_length(&v))
+        };
         let (body, truncated) = read_body(&response, declared).await?;
         Ok(Response {
             status,
@@ -243,7 +254,8 @@ impl FetchEnv {
 }
 
 /// Reads at most [`MAX_BODY_BYTES`]: a body declared larger is not read at all, and a body
-/// without `Content-Length` is streamed and cut off once it passes the limit.
+/// without a trusted `Content-Length` (none, or content-encoded) is streamed and cut off once
+/// it passes the limit.
 async fn read_body(
     response: &web_sys::Response,
     declared: Option<usize>,

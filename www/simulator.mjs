@@ -9,6 +9,7 @@
 
 import http from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import { realpathSync } from 'node:fs';
 
@@ -17,7 +18,7 @@ import { realpathSync } from 'node:fs';
 
 const PROVIDERS = ['truemed', 'gr4vy', 'tokenio'];
 const OUTCOMES = ['succeeded', 'action_required', 'failed', 'rejected', 'expired', 'unknown', 'pending'];
-const MALFORMED = ['html', 'truncated', 'wrong_types', 'empty', 'huge', 'huge_declared', 'not_json'];
+const MALFORMED = ['html', 'truncated', 'wrong_types', 'empty', 'huge', 'huge_declared', 'huge_gzip', 'not_json'];
 /** Malformed kinds drawn by `rateMalformed` (the 5 MiB ones are left to explicit faults). */
 const RANDOM_MALFORMED = ['html', 'truncated', 'wrong_types', 'empty', 'not_json'];
 
@@ -256,6 +257,25 @@ function send(res, status, body, { headers, contentType } = {}) {
 }
 
 /** Streams the 5 MiB body in chunks, honouring backpressure; stops when the client goes away. */
+let hugeGzipBuffer = null;
+
+/**
+ * The 5 MiB body gzip-compressed (well under 4 MiB), sent with `content-encoding: gzip` and the
+ * compressed `content-length`: a client that trusts Content-Length would decode all of it.
+ */
+function sendHugeGzip(ctx) {
+  const { res } = ctx;
+  if (res.headersSent || res.destroyed) return;
+  hugeGzipBuffer ??= gzipSync(hugeBody());
+  res.writeHead(200, {
+    ...CORS,
+    'content-type': JSON_TYPE,
+    'content-encoding': 'gzip',
+    'content-length': hugeGzipBuffer.length,
+  });
+  res.end(hugeGzipBuffer);
+}
+
 function streamHuge(ctx, declared) {
   const { res } = ctx;
   if (res.headersSent || res.destroyed) return;
@@ -969,6 +989,9 @@ export function createSimulator(options = {}) {
         return;
       case 'huge_declared':
         streamHuge(ctx, true);
+        return;
+      case 'huge_gzip':
+        sendHugeGzip(ctx);
         return;
       default: // not_json
         send(res, 200, 'OK: this response is plain text, not JSON', { contentType: TEXT_TYPE });

@@ -795,6 +795,18 @@ describe('faults', () => {
     assert.equal((await b.arrayBuffer()).byteLength, MiB5);
   });
 
+  test('malformed: huge_gzip is 5 MiB decoded behind a compressed Content-Length under 4 MiB', async () => {
+    const t = await flow({ provider: 'tokenio' });
+    await faults({ id: t.id }, [{ malformed: 'huge_gzip' }]);
+    const r = await fetch(base + paths.tokenio(t.id), { headers: AUTH.tokenio });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-encoding'), 'gzip');
+    // Under the client's 4 MiB limit as declared, over it once decoded.
+    assert.ok(Number(r.headers.get('content-length')) < 4 * 1024 * 1024, 'declared length under 4 MiB');
+    assertCors(r.headers);
+    assert.equal((await r.arrayBuffer()).byteLength, MiB5, 'fetch decodes it to 5 MiB');
+  });
+
   test('huge: a client aborting mid-stream does not disturb the simulator', async () => {
     const t = await flow({ provider: 'truemed' });
     await faults({ provider: 'truemed' }, [{ malformed: 'huge', times: 3 }]);

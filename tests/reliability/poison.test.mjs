@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { PKG_NODE, RELIABILITY, SIM_CREDENTIALS, mb, runNode, show, startSimulatorChild, wasmMemoryBytes } from './support/harness.mjs';
 
-const MALFORMED = ['html', 'truncated', 'wrong_types', 'empty', 'not_json', 'huge', 'huge_declared'];
+const MALFORMED = ['html', 'truncated', 'wrong_types', 'empty', 'not_json', 'huge', 'huge_declared', 'huge_gzip'];
 
 describe('poison: every failure leaves the client (and the module) usable', () => {
   let sim;
