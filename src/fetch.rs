@@ -12,7 +12,7 @@ use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal};
+use web_sys::{AbortController, AbortSignal, ResponseType};
 
 #[wasm_bindgen]
 extern "C" {
@@ -227,13 +227,15 @@ impl FetchEnv {
                 }
             }
         }
-        // Content-Length counts encoded bytes: a gzip body of a few KB can decode to gigabytes,
-        // so only an unencoded body's declared length is trusted; others are streamed and cut.
-        let encoded = headers
-            .get("content-encoding")
-            .ok()
-            .flatten()
-            .is_some_and(|v| !v.trim().eq_ignore_ascii_case("identity"));
+        // Content-Length counts encoded bytes: a gzip body of a few KB can decode to gigabytes.
+        // It is trusted only when the body is visibly unencoded; a cross-origin (CORS) answer
+        // hides content-encoding from scripts, so it is always streamed and cut.
+        let encoded = response.type_() == ResponseType::Cors
+            || headers
+                .get("content-encoding")
+                .ok()
+                .flatten()
+                .is_some_and(|v| !v.trim().eq_ignore_ascii_case("identity"));
         let declared = if encoded {
             None
         } else {
