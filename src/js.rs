@@ -401,7 +401,8 @@ fn bearer_option(
     }
 }
 
-/// True in a browser page or a browser worker; false in Node, Deno, Bun and edge workers.
+/// True in a browser page or a browser worker; false in Node, Deno, Bun and edge workers
+/// (none of which has a `document` or a `WorkerGlobalScope` global object).
 fn is_browser() -> bool {
     let global = js_sys::global();
     let has = |name: &str| Reflect::get(&global, &key(name)).is_ok_and(|v| !v.is_undefined());
@@ -417,36 +418,17 @@ fn is_browser() -> bool {
     if user_agent == "Cloudflare-Workers" || has("Deno") || has("Bun") {
         return false;
     }
-    if has("process") {
-        let process = Reflect::get(&global, &key("process")).unwrap_or(JsValue::UNDEFINED);
-        let versions = Reflect::get(&process, &key("versions")).unwrap_or(JsValue::UNDEFINED);
-        if versions.is_object()
-            && Reflect::get(&versions, &key("node")).is_ok_and(|v| v.is_string())
-            && !has("document")
-        {
-            return false;
-        }
-    }
     if has("document") {
         return true;
     }
+    // A browser worker: the global object is a WorkerGlobalScope.
     let worker_scope =
         Reflect::get(&global, &key("WorkerGlobalScope")).unwrap_or(JsValue::UNDEFINED);
-    worker_scope.is_function() && global.is_instance_of_dyn(&worker_scope)
-}
-
-trait InstanceOfDyn {
-    fn is_instance_of_dyn(&self, class: &JsValue) -> bool;
-}
-
-impl InstanceOfDyn for Object {
-    fn is_instance_of_dyn(&self, class: &JsValue) -> bool {
-        let class: &Function = class.unchecked_ref();
-        Reflect::get(class, &key("prototype"))
+    worker_scope.is_function()
+        && Reflect::get(&worker_scope, &key("prototype"))
             .ok()
             .and_then(|proto| proto.dyn_into::<Object>().ok())
-            .is_some_and(|proto| proto.is_prototype_of(self))
-    }
+            .is_some_and(|proto| proto.is_prototype_of(&global))
 }
 
 /// What every client holds: its configuration and its `bearerToken` function, if any.

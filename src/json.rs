@@ -1,4 +1,5 @@
-//! A small, strict, panic-free JSON (RFC 8259) parser and compact writer.
+//! A small, strict, panic-free JSON (RFC 8259) parser, and the string escaping the library's
+//! JSON output uses.
 //!
 //! The crate uses this instead of `serde_json` to keep the wasm binary small.
 //! Parsing is iterative (an explicit stack bounded by [`MAX_DEPTH`]), so hostile
@@ -432,11 +433,13 @@ impl Value {
         matches!(self, Value::Object(_))
     }
 
-    /// Writes this value as compact JSON (numbers: integers in i64 range without a fraction print as integers, others shortest round-trip; non-finite as null).
+    /// Writes this value as compact JSON, numbers exactly as their literals. The library
+    /// writes its own output directly (`TokenStatus::write_json`); this checks the parser by
+    /// round-trips in the tests.
     ///
     /// Appends to `out`. Iterative, so arbitrarily deep values are fine. Object
-    /// members are written in order, duplicates included. `-0` is written as `0`;
-    /// magnitudes below 1e-6 or from 1e21 up use exponent notation (`1e-7`, `1e21`).
+    /// members are written in order, duplicates included.
+    #[cfg(test)]
     pub fn write(&self, out: &mut String) {
         enum Frame<'a> {
             Array(core::slice::Iter<'a, Value>, bool),
