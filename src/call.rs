@@ -83,11 +83,13 @@ pub async fn execute<E: Env, T>(
         Method::Get => config.retry.max_retries,
         Method::Post => 0,
     };
-    let mut secrets = config.secrets();
+    // Tokens a bearerToken function gave during this call; with the configured credentials,
+    // they are redacted from an error (only an error needs the list).
+    let mut tokens: Vec<String> = Vec::new();
     let mut attempts: u32 = 0;
     loop {
         if env.aborted() {
-            return Err(finish(aborted(provider), attempts, &secrets));
+            return Err(finish(aborted(provider), attempts, config, &tokens));
         }
         let mut timeout_ms = call.timeout_ms;
         let mut deadline_bound = false;
@@ -97,7 +99,8 @@ pub async fn execute<E: Env, T>(
                 return Err(finish(
                     deadline_error(provider, call, attempts),
                     attempts,
-                    &secrets,
+                    config,
+                    &tokens,
                 ));
             }
             if left < timeout_ms {
@@ -106,29 +109,30 @@ pub async fn execute<E: Env, T>(
             }
         }
         let mut request = call.request.clone();
-        match apply_auth(env, config, &mut request, &mut secrets, timeout_ms).await {
+        match apply_auth(env, config, &mut request, &mut tokens, timeout_ms).await {
             Ok(()) => {}
-            Err(error) => return Err(finish(error, attempts, &secrets)),
+            Err(error) => return Err(finish(error, attempts, config, &tokens)),
         }
         attempts += 1;
-        let mut hint = None;
         let error = match env.send(&request, timeout_ms).await {
             Ok(response) if response.is_success() => match parse(&response) {
                 Ok(value) => return Ok((value, attempts)),
                 Err(error) => error,
             },
             Ok(response) => {
-                hint = server_hint_ms(&response, env.epoch_ms());
                 let mut error = http_error(provider, &response, call.subject);
-                error.retry_after_ms = hint;
+                error.retry_after_ms = server_hint_ms(&response, env.epoch_ms());
                 error
             }
-            Err(Transport::Aborted) => return Err(finish(aborted(provider), attempts, &secrets)),
+            Err(Transport::Aborted) => {
+                return Err(finish(aborted(provider), attempts, config, &tokens));
+            }
             Err(Transport::Timeout) if deadline_bound => {
                 return Err(finish(
                     deadline_error(provider, call, attempts),
                     attempts,
-                    &secrets,
+                    config,
+                    &tokens,
                 ));
             }
             Err(Transport::Timeout) => timeout_error(provider, call.subject, timeout_ms),
@@ -136,16 +140,18 @@ pub async fn execute<E: Env, T>(
         };
         let retry = attempts; // the retry this would be, 1-based
         if !error.retryable || retry > max_retries {
-            return Err(finish(error, attempts, &secrets));
+            return Err(finish(error, attempts, config, &tokens));
         }
-        let delay = config.retry.delay_ms(retry, env.random(), hint);
+        let delay = config
+            .retry
+            .delay_ms(retry, env.random(), error.retry_after_ms);
         if let Some(deadline) = call.deadline_ms {
             if env.now_ms() + delay >= deadline {
-                return Err(finish(error, attempts, &secrets));
+                return Err(finish(error, attempts, config, &tokens));
             }
         }
         if env.sleep(delay).await.is_err() {
-            return Err(finish(aborted(provider), attempts, &secrets));
+            return Err(finish(aborted(provider), attempts, config, &tokens));
         }
     }
 }
@@ -156,7 +162,7 @@ async fn apply_auth<E: Env>(
     env: &E,
     config: &ClientConfig,
     request: &mut Request,
-    secrets: &mut Vec<String>,
+    tokens: &mut Vec<String>,
     timeout_ms: f64,
 ) -> Result<(), Error> {
     match &config.auth {
@@ -187,8 +193,8 @@ async fn apply_auth<E: Env>(
             value.push_str(scheme);
             value.push(' ');
             value.push_str(&token);
-            if !secrets.contains(&token) {
-                secrets.push(token);
+            if !tokens.contains(&token) {
+                tokens.push(token);
             }
             request.set_header("authorization", value);
         }
@@ -199,10 +205,13 @@ async fn apply_auth<E: Env>(
     Ok(())
 }
 
-/// Records the attempt count and removes every known secret from the text.
-fn finish(mut error: Error, attempts: u32, secrets: &[String]) -> Error {
+/// Records the attempt count and removes every known secret from the text: the configured
+/// credentials and the tokens obtained during the call.
+fn finish(mut error: Error, attempts: u32, config: &ClientConfig, tokens: &[String]) -> Error {
     error.attempts = attempts;
-    error.redact(secrets);
+    let mut secrets = config.secrets();
+    secrets.extend_from_slice(tokens);
+    error.redact(&secrets);
     error
 }
 
