@@ -56,12 +56,13 @@ pub async fn wait<E: Env>(
     parse: impl Fn(&Response) -> Result<TokenStatus, Error>,
     mut on_update: impl FnMut(&TokenStatus),
 ) -> Result<TokenStatus, Error> {
-    let deadline = env.now_ms() + policy.deadline_ms;
+    // The wait's own deadline, or the call's if that comes first; every poll is bound by it.
+    let own = env.now_ms() + policy.deadline_ms;
+    let deadline = call.deadline_ms.map_or(own, |d| d.min(own));
     let poll_call = Call {
-        deadline_ms: Some(call.deadline_ms.map_or(deadline, |d| d.min(deadline))),
+        deadline_ms: Some(deadline),
         ..call.clone()
     };
-    let deadline = poll_call.deadline_ms.unwrap_or(deadline);
     let mut last_status: Option<TokenStatus> = None;
     let mut last_error: Option<Error> = None;
     let mut attempts: u32 = 0;

@@ -838,6 +838,29 @@ describe('Node', () => {
   });
 });
 
+/**
+ * Opens the Vite app at `origin` with fresh simulator flows, waits for its results and returns
+ * them with everything the page logged (console lines and `pageerror: …`).
+ */
+async function runApp(t, origin, timeout, serverOutput = '') {
+  const proxyFlow = await createFlow(proxySim, { provider: 'tokenio', outcome: 'succeeded', pendingPolls: 1 });
+  const directFlow = await createFlow(sim, { provider: 'tokenio', outcome: 'succeeded', pendingPolls: 0 });
+  const query = new URLSearchParams({ sim: sim.url, proxy: proxySim.url, proxyFlow: proxyFlow.id, directFlow: directFlow.id });
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const console_ = [];
+  page.on('console', (m) => console_.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => console_.push(`pageerror: ${e.message}`));
+  await page.goto(`${origin}/?${query}`);
+  try {
+    await page.waitForFunction(() => window.__results, null, { timeout });
+  } catch (err) {
+    assert.fail(`page produced no results: ${err.message}\nconsole:\n${console_.join('\n')}\n${serverOutput}`);
+  }
+  return { results: await page.evaluate(() => window.__results), console_, proxyFlow, directFlow };
+}
+
 describe('Vite app in Chromium', () => {
   let dist;
   let browserResults;
@@ -877,23 +900,7 @@ describe('Vite app in Chromium', () => {
     await new Promise((done) => staticServer.listen(0, '127.0.0.1', done));
     const origin = `http://127.0.0.1:${staticServer.address().port}`;
 
-    const proxyFlow = await createFlow(proxySim, { provider: 'tokenio', outcome: 'succeeded', pendingPolls: 1 });
-    const directFlow = await createFlow(sim, { provider: 'tokenio', outcome: 'succeeded', pendingPolls: 0 });
-    const query = new URLSearchParams({ sim: sim.url, proxy: proxySim.url, proxyFlow: proxyFlow.id, directFlow: directFlow.id });
-
-    const context = await browser.newContext();
-    t.after(() => context.close());
-    const page = await context.newPage();
-    const console_ = [];
-    page.on('console', (m) => console_.push(`${m.type()}: ${m.text()}`));
-    page.on('pageerror', (e) => console_.push(`pageerror: ${e.message}`));
-    await page.goto(`${origin}/?${query}`);
-    try {
-      await page.waitForFunction(() => window.__results, null, { timeout: 20_000 });
-    } catch (err) {
-      assert.fail(`page produced no results: ${err.message}\nconsole:\n${console_.join('\n')}`);
-    }
-    const results = await page.evaluate(() => window.__results);
+    const { results, console_, proxyFlow, directFlow } = await runApp(t, origin, 20_000);
     browserResults = results;
     assert.equal(results.ok, true, `page failed: ${results.fatal}\nconsole:\n${console_.join('\n')}`);
     // The 404 lookups the app makes on purpose are logged by Chromium as failed resources.
@@ -953,23 +960,9 @@ describe('Vite app in Chromium', () => {
     for (let i = 0; i < 100 && !output.includes(`${port}`); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(output.includes(`${port}`), `vite dev server did not start:\n${output}`);
 
-    const proxyFlow = await createFlow(proxySim, { provider: 'tokenio', outcome: 'succeeded', pendingPolls: 1 });
-    const directFlow = await createFlow(sim, { provider: 'tokenio', outcome: 'succeeded', pendingPolls: 0 });
-    const query = new URLSearchParams({ sim: sim.url, proxy: proxySim.url, proxyFlow: proxyFlow.id, directFlow: directFlow.id });
-    const context = await browser.newContext();
-    t.after(() => context.close());
-    const page = await context.newPage();
-    const console_ = [];
-    page.on('pageerror', (e) => console_.push(`pageerror: ${e.message}`));
-    await page.goto(`${origin}/?${query}`);
-    try {
-      await page.waitForFunction(() => window.__results, null, { timeout: 30_000 });
-    } catch (err) {
-      assert.fail(`page produced no results under vite dev: ${err.message}\n${console_.join('\n')}\n${output}`);
-    }
-    const results = await page.evaluate(() => window.__results);
+    const { results, console_, proxyFlow } = await runApp(t, origin, 30_000, output);
     assert.equal(results.ok, true, `page failed: ${results.fatal}\n${console_.join('\n')}`);
-    assert.deepEqual(console_, [], 'no page errors');
+    assert.deepEqual(console_.filter((l) => l.startsWith('pageerror')), [], 'no page errors');
     assertTokenIoPair(results.first, results.second, proxyFlow.id);
     assert.equal(results.notFound.instanceOf, true);
     assert.equal(results.notFound.kind, 'not_found');
