@@ -4,9 +4,8 @@
 import { TruemedClient, Gr4vyClient, TokenIoClient } from '/pkg/index.js';
 // The same module instance index.js initialised: the wasm memory size is not public API.
 import { __memoryBytes } from '/pkg/web/token_status.js';
-import { CLIENT_OPTIONS, WAIT_OPTIONS } from '/rel/scenarios/load-plan.mjs';
+import { CLIENT_OPTIONS, startWait } from '/rel/scenarios/load-plan.mjs';
 
-const copy = (v) => JSON.parse(JSON.stringify(v));
 
 window.__memoryBytes = () => __memoryBytes();
 
@@ -39,28 +38,8 @@ window.__run = (url, items, flows, overrides = {}) => {
   for (const k of Object.keys(attempts)) attempts[k] = 0;
   const memoryBefore = __memoryBytes();
   const started = performance.now();
-  const waits = items.map((item, i) => {
-    const flow = flows[i];
-    const updates = [];
-    const onUpdate = (status) => {
-      updates.push(copy(status));
-      if (status.state === 'action_required' && item.expect.approve) {
-        approvals.sent++;
-        fetch(status.actionUrl).then((r) => r.text().then(() => { if (!r.ok) approvals.failed++; }))
-          .catch(() => { approvals.failed++; });
-      }
-    };
-    const opts = { ...WAIT_OPTIONS, onUpdate };
-    const p = flow.provider === 'truemed'
-      ? clients.truemed.waitForProvisionTokenRequest(flow.id, opts)
-      : flow.provider === 'gr4vy'
-        ? clients.gr4vy.waitForPaymentServiceToken(flow.paymentMethodId, flow.id, opts)
-        : clients.tokenio.waitForTokenRequestResult(flow.id, opts);
-    return p.then(
-      (status) => ({ ok: true, status: copy(status), updates }),
-      (error) => ({ ok: false, error: `${error && error.kind}: ${error && error.message}`, updates }),
-    );
-  });
+  const waits = items.map((item, i) => startWait(clients, flows[i], item, approvals));
+
   Promise.all(waits).then((results) => {
     const ms = performance.now() - started;
     for (const c of Object.values(clients)) c.free();

@@ -105,3 +105,31 @@ export function checkWait(item, flow, result) {
   }
   return problems;
 }
+
+/**
+ * Starts one wait of the plan on `clients` ({ truemed, gr4vy, tokenio }); resolves
+ * `{ ok, status | error, updates }` (never rejects). A Gr4vy flow that needs the buyer is
+ * approved from onUpdate by following its approval URL; `approvals` counts those.
+ */
+export function startWait(clients, flow, item, approvals) {
+  const copy = (value) => JSON.parse(JSON.stringify(value));
+  const updates = [];
+  const onUpdate = (status) => {
+    updates.push(copy(status));
+    if (status.state === 'action_required' && item.expect.approve) {
+      approvals.sent++;
+      fetch(status.actionUrl).then((r) => r.text().then(() => { if (!r.ok) approvals.failed++; }))
+        .catch(() => { approvals.failed++; });
+    }
+  };
+  const opts = { ...WAIT_OPTIONS, onUpdate };
+  const p = flow.provider === 'truemed'
+    ? clients.truemed.waitForProvisionTokenRequest(flow.id, opts)
+    : flow.provider === 'gr4vy'
+      ? clients.gr4vy.waitForPaymentServiceToken(flow.paymentMethodId, flow.id, opts)
+      : clients.tokenio.waitForTokenRequestResult(flow.id, opts);
+  return p.then(
+    (status) => ({ ok: true, status: copy(status), updates }),
+    (error) => ({ ok: false, error: `${error?.kind}: ${error?.message}`, updates }),
+  );
+}

@@ -4,7 +4,7 @@
 // of <waits> concurrent waits spread over the three providers, checks every result, and prints
 // one JSON line of findings (memory measured after forced GCs).
 import { PKG_NODE, wasmMemoryBytes as __memoryBytes, Sim } from '../support/harness.mjs';
-import { CLIENT_OPTIONS, FAULT_RATES, WAIT_OPTIONS, checkWait, planFlows } from './load-plan.mjs';
+import { CLIENT_OPTIONS, FAULT_RATES, checkWait, planFlows, startWait } from './load-plan.mjs';
 
 const [url, waitsArg = '1000', warmupArg = '50', roundsArg = '2'] = process.argv.slice(2);
 const ROUNDS = Number(roundsArg);
@@ -42,30 +42,6 @@ const clients = {
 
 const approvals = { sent: 0, failed: 0 };
 
-/** Starts one wait; resolves `{ ok, status | error, updates }` (never rejects). */
-function startWait(flow, item) {
-  const updates = [];
-  const onUpdate = (status) => {
-    updates.push(JSON.parse(JSON.stringify(status)));
-    if (status.state === 'action_required' && item.expect.approve) {
-      approvals.sent++;
-      // The buyer approves: follow the approval URL the provider gave.
-      fetch(status.actionUrl).then((r) => r.text().then(() => { if (!r.ok) approvals.failed++; }))
-        .catch(() => { approvals.failed++; });
-    }
-  };
-  const opts = { ...WAIT_OPTIONS, onUpdate };
-  const p = flow.provider === 'truemed'
-    ? clients.truemed.waitForProvisionTokenRequest(flow.id, opts)
-    : flow.provider === 'gr4vy'
-      ? clients.gr4vy.waitForPaymentServiceToken(flow.paymentMethodId, flow.id, opts)
-      : clients.tokenio.waitForTokenRequestResult(flow.id, opts);
-  return p.then(
-    (status) => ({ ok: true, status: JSON.parse(JSON.stringify(status)), updates }),
-    (error) => ({ ok: false, error: `${error?.kind}: ${error?.message}`, updates }),
-  );
-}
-
 async function round(n, tag) {
   const plan = planFlows(n, tag);
   const flows = await mapLimit(plan, 32, (item) => control('POST', '/_sim/flows', item.spec));
@@ -74,7 +50,7 @@ async function round(n, tag) {
   const before = (await control('GET', '/_sim/requests')).at(-1)?.seq ?? 0;
   await control('DELETE', '/_sim/requests');
   const started = performance.now();
-  const results = await Promise.all(plan.map((item, i) => startWait(flows[i], item)));
+  const results = await Promise.all(plan.map((item, i) => startWait(clients, flows[i], item, approvals)));
   const ms = performance.now() - started;
   const log = await control('GET', '/_sim/requests');
   const after = log.at(-1)?.seq ?? before;
