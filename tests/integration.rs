@@ -2317,21 +2317,3 @@ async fn wait_abort_stops_polling() {
         );
     }
 }
-
-#[wasm_bindgen_test]
-async fn wait_options_are_checked() {
-    let client = P::TokenIo.client("");
-    let key = tokenio_id();
-    for options in [
-        r#"{"deadlineMs":-1}"#,
-        r#"{"intervalMs":"10"}"#,
-        r#"{"maxIntervalMs":-5}"#,
-        r#"{"onUpdate":"log"}"#,
-        r#"{"pollMs":10}"#,
-    ] {
-        let error = rejects(client.get_wait(&key, &json(options)), options).await;
-        assert_error(&error, "invalid_argument", "tokenio", options);
-        assert_details(&error, 0, false, None, options);
-    }
-    assert!(log(&key).await.is_empty());
-}
