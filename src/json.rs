@@ -433,13 +433,11 @@ impl Value {
         matches!(self, Value::Object(_))
     }
 
-    /// Writes this value as compact JSON, numbers exactly as their literals. The library
-    /// writes its own output directly (`TokenStatus::write_json`); this checks the parser by
-    /// round-trips in the tests.
+    /// Writes this value as compact JSON, numbers exactly as their literals (a verified
+    /// webhook's `data`; the tests check the parser by round-trips with it).
     ///
     /// Appends to `out`. Iterative, so arbitrarily deep values are fine. Object
     /// members are written in order, duplicates included.
-    #[cfg(test)]
     pub fn write(&self, out: &mut String) {
         enum Frame<'a> {
             Array(core::slice::Iter<'a, Value>, bool),
