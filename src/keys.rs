@@ -630,6 +630,22 @@ rBsAQ962jUdfkgLZJtfl7biCWTAzoeUn2JzjvNJklA==
 -----END RSA PRIVATE KEY-----
 ";
 
+    /// PEM text around DER bytes (base64url: the decoder takes both alphabets).
+    pub fn pem_of(der: &[u8], label: &str) -> String {
+        let mut body = String::new();
+        crate::text::push_base64url(&mut body, der);
+        [
+            "-----BEGIN ",
+            label,
+            "-----\n",
+            &body,
+            "\n-----END ",
+            label,
+            "-----\n",
+        ]
+        .concat()
+    }
+
     /// The PEM body of a key as one base64 line (what must never show up in output).
     pub fn base64_of(pem: &str) -> String {
         pem.lines().filter(|l| !l.starts_with("-----")).collect()
@@ -793,21 +809,6 @@ mod tests {
         let canonical = PrivateKey::from_pem(P521_PKCS8).unwrap();
         let der = pkcs8_of(P521_PKCS8);
         let scalar = scalar_of(&der);
-        let pem_of = |der: &[u8], label: &str| {
-            let mut body = String::new();
-            // Standard base64 from base64url: the decoder takes both alphabets.
-            push_base64url(&mut body, der);
-            [
-                "-----BEGIN ",
-                label,
-                "-----\n",
-                &body,
-                "\n-----END ",
-                label,
-                "-----\n",
-            ]
-            .concat()
-        };
         let ec_key_with = |scalar: &[u8], params: Option<&[u8]>, public: Option<&[u8]>| {
             let mut content = vec![0x02, 0x01, 0x01];
             push_tlv(&mut content, 0x04, scalar);
@@ -1041,15 +1042,10 @@ mod tests {
         #[test]
         fn arbitrary_der_never_panics(der in prop::collection::vec(any::<u8>(), 0..300)) {
             for label in ["PRIVATE KEY", "EC PRIVATE KEY"] {
-                let mut body = String::new();
-                push_base64url(&mut body, &der);
-                let pem = ["-----BEGIN ", label, "-----\n", &body, "\n-----END ", label, "-----"].concat();
-                if let Ok(key) = PrivateKey::from_pem(&pem) {
+                if let Ok(key) = PrivateKey::from_pem(&pem_of(&der, label)) {
                     // Whatever is accepted re-parses to itself.
-                    let mut again = String::new();
-                    push_base64url(&mut again, key.pkcs8_der());
-                    let pem = ["-----BEGIN PRIVATE KEY-----\n", &again, "\n-----END PRIVATE KEY-----"].concat();
-                    prop_assert_eq!(PrivateKey::from_pem(&pem), Ok(key));
+                    let again = pem_of(key.pkcs8_der(), "PRIVATE KEY");
+                    prop_assert_eq!(PrivateKey::from_pem(&again), Ok(key));
                 }
             }
         }
@@ -1057,23 +1053,12 @@ mod tests {
         #[test]
         fn mutated_keys_never_panic(
             source in prop::sample::select(vec![P521_PKCS8, P521_SEC1, P521_PKCS8_NO_PUBLIC, P521_EXPLICIT, RSA_PKCS8]),
-            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 1..6),
+            edits in crate::json::testing::edits(6),
         ) {
             let mut der = pkcs8_of(source);
-            for (at, byte, op) in edits {
-                let i = at.index(der.len() + 1);
-                match op {
-                    0 => der.insert(i, byte),
-                    1 if i < der.len() => { der.remove(i); }
-                    _ if i < der.len() => der[i] = byte,
-                    _ => der.push(byte),
-                }
-            }
+            crate::json::testing::mutate(&mut der, &edits);
             let label = if source.contains("EC PRIVATE") { "EC PRIVATE KEY" } else { "PRIVATE KEY" };
-            let mut body = String::new();
-            push_base64url(&mut body, &der);
-            let pem = ["-----BEGIN ", label, "-----\n", &body, "\n-----END ", label, "-----"].concat();
-            match PrivateKey::from_pem(&pem) {
+            match PrivateKey::from_pem(&pem_of(&der, label)) {
                 Ok(key) => prop_assert!(key.pkcs8_der().len() >= 96),
                 Err(error) => {
                     let shown = format!("{error:?}");

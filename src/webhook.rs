@@ -327,43 +327,63 @@ pub struct Inbound<'a> {
     pub tolerance: u64,
 }
 
-/// Verifies a webhook for `provider` (Token.io has none: `not_configured`).
+/// What authenticates a request, read from its headers before any HMAC is computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proof<'a> {
+    /// Signature headers whose HMAC must match (Gr4vy's delivery id rides along, unsigned).
+    Signed(SignedHeaders<'a>, Option<&'a str>),
+    /// Truemed's legacy `x-truemed-api-key`, already found equal to a secret.
+    ApiKey,
+}
+
+/// Verifies a webhook: [`proof`], then the HMACs (the only step that needs [`Crypto`]), then
+/// [`read_event`].
 pub async fn verify<C: Crypto>(
     crypto: &C,
     provider: Provider,
     secrets: &[String],
     inbound: Inbound<'_>,
 ) -> Result<WebhookEvent, Error> {
-    match provider {
-        Provider::Truemed => verify_truemed(crypto, secrets, inbound).await,
-        Provider::Gr4vy => verify_gr4vy(crypto, secrets, inbound).await,
-        Provider::TokenIo => Err(webhook_error(
+    let proof = proof(provider, secrets, &inbound)?;
+    if let Proof::Signed(signed, _) = &proof {
+        check_signature(crypto, provider, secrets, signed, inbound).await?;
+    }
+    read_event(provider, &proof, inbound.body)
+}
+
+/// The checks before any crypto: a secret is configured, the body fits, and the headers carry
+/// a readable proof. Truemed: `x-truemed-signature` when the request has one (and then it
+/// alone counts), else `x-truemed-api-key` (the legacy unsigned method, compared here in
+/// constant time; it has no timestamp, so no replay protection). Gr4vy: its signature headers.
+pub fn proof<'a>(
+    provider: Provider,
+    secrets: &[String],
+    inbound: &Inbound<'a>,
+) -> Result<Proof<'a>, Error> {
+    if provider == Provider::TokenIo {
+        return Err(webhook_error(
             provider,
             WebhookFailure::NotConfigured,
             "Token.io sends no webhooks for token requests; wait with waitForTokenRequestResult instead.",
-        )),
+        ));
     }
-}
-
-/// Verifies a Truemed webhook: by `x-truemed-signature` when the request has one (and then by
-/// it alone), else by `x-truemed-api-key` (the legacy unsigned method: no timestamp, so no
-/// replay protection).
-pub async fn verify_truemed<C: Crypto>(
-    crypto: &C,
-    secrets: &[String],
-    inbound: Inbound<'_>,
-) -> Result<WebhookEvent, Error> {
-    let provider = Provider::Truemed;
     precheck(provider, secrets, inbound.body)?;
-    if let Some(signed) = truemed_signature(inbound.headers)? {
-        check_signature(crypto, provider, secrets, &signed, inbound).await?;
-        let mut body = parse_body(provider, inbound.body)?;
-        let (id, event_type) = truemed::webhook_envelope(&body).map_err(|w| shape(provider, &w))?;
-        let data = take_member(&mut body, "data");
-        let status = truemed::webhook_status(&data).map_err(|w| shape(provider, &w))?;
-        return Ok(event(provider, id, event_type, status, data));
+    let headers = inbound.headers;
+    if provider == Provider::Gr4vy {
+        let signed = gr4vy_signature(headers)?;
+        let id = single_item(headers, gr4vy::WEBHOOK_ID_HEADER).map_err(|()| {
+            webhook_error(
+                provider,
+                WebhookFailure::MissingSignature,
+                "The X-Gr4vy-Webhook-ID header appears with different values. Pass the request's headers as received from Gr4vy.",
+            )
+        })?;
+        return Ok(Proof::Signed(signed, id));
     }
-    let mut keys = header_values(inbound.headers, truemed::API_KEY_HEADER).map(str::trim);
+    if let Some(signed) = truemed_signature(headers)? {
+        return Ok(Proof::Signed(signed, None));
+    }
+    let mut keys = header_values(headers, truemed::API_KEY_HEADER).map(str::trim);
     let Some(key) = keys.next() else {
         return Err(webhook_error(
             provider,
@@ -389,57 +409,61 @@ pub async fn verify_truemed<C: Crypto>(
             "The x-truemed-api-key header matches none of the configured webhookSecret values. Check that webhookSecret is this webhook destination's secret.",
         ));
     }
-    let data = parse_body(provider, inbound.body)?;
-    let status = truemed::webhook_status(&data).map_err(|w| shape(provider, &w))?;
-    let event_type = truemed::UNSIGNED_EVENT_TYPE.to_owned();
-    Ok(event(provider, None, event_type, status, data))
+    Ok(Proof::ApiKey)
 }
 
-/// Verifies a Gr4vy webhook: valid when any configured secret gives any listed signature.
-pub async fn verify_gr4vy<C: Crypto>(
-    crypto: &C,
-    secrets: &[String],
-    inbound: Inbound<'_>,
+/// The authentic body as a [`WebhookEvent`]: Truemed's envelope (signed) or flat payload
+/// (api key), Gr4vy's event.
+pub fn read_event(
+    provider: Provider,
+    proof: &Proof<'_>,
+    body: &[u8],
 ) -> Result<WebhookEvent, Error> {
-    let provider = Provider::Gr4vy;
-    precheck(provider, secrets, inbound.body)?;
-    let signed = gr4vy_signature(inbound.headers)?;
-    let id = single_item(inbound.headers, gr4vy::WEBHOOK_ID_HEADER).map_err(|()| {
+    let shape = |what: String| {
+        let mut message =
+            String::from("The webhook is authentic, but its body is not the documented ");
+        message.push_str(provider.display_name());
+        message.push_str(" event (");
+        message.push_str(&what);
+        message.push_str(").");
+        webhook_error(provider, WebhookFailure::InvalidBody, message)
+    };
+    let mut body = json::parse(body).map_err(|_| {
         webhook_error(
             provider,
-            WebhookFailure::MissingSignature,
-            "The X-Gr4vy-Webhook-ID header appears with different values. Pass the request's headers as received from Gr4vy.",
+            WebhookFailure::InvalidBody,
+            "The webhook is authentic, but its body is not JSON. Pass the raw request body as received.",
         )
     })?;
-    check_signature(crypto, provider, secrets, &signed, inbound).await?;
-    let body = parse_body(provider, inbound.body)?;
-    let payload = gr4vy::webhook_payload(&body).map_err(|w| shape(provider, &w))?;
-    let mut event = event(
+    let mut event = WebhookEvent {
         provider,
-        id.map(str::to_owned),
-        payload.name,
-        payload.status,
-        body,
-    );
-    event.poll_payment_method_id = payload.payment_method_id;
-    Ok(event)
-}
-
-fn event(
-    provider: Provider,
-    id: Option<String>,
-    event_type: String,
-    status: Option<TokenStatus>,
-    data: Value,
-) -> WebhookEvent {
-    WebhookEvent {
-        provider,
-        id,
-        event_type,
-        status,
+        id: None,
+        event_type: String::new(),
+        status: None,
         poll_payment_method_id: None,
-        data,
+        data: Value::Null,
+    };
+    match (provider, proof) {
+        (Provider::Gr4vy, Proof::Signed(_, id)) => {
+            let payload = gr4vy::webhook_payload(&body).map_err(shape)?;
+            event.id = id.map(str::to_owned);
+            event.event_type = payload.name;
+            event.status = payload.status;
+            event.poll_payment_method_id = payload.payment_method_id;
+            event.data = body;
+        }
+        (_, Proof::Signed(..)) => {
+            (event.id, event.event_type) = truemed::webhook_envelope(&body).map_err(shape)?;
+            event.data = take_member(&mut body, "data");
+            event.status = truemed::webhook_status(&event.data).map_err(shape)?;
+        }
+        (_, Proof::ApiKey) => {
+            event.event_type = truemed::UNSIGNED_EVENT_TYPE.to_owned();
+            event.status = truemed::webhook_status(&body).map_err(shape)?;
+            event.data = body;
+        }
     }
+    Ok(event)
 }
 
 /// The secret's option name, for messages.
@@ -528,26 +552,6 @@ async fn check_signature<C: Crypto>(
     Ok(())
 }
 
-fn parse_body(provider: Provider, body: &[u8]) -> Result<Value, Error> {
-    json::parse(body).map_err(|_| {
-        webhook_error(
-            provider,
-            WebhookFailure::InvalidBody,
-            "The webhook is authentic, but its body is not JSON. Pass the raw request body as received.",
-        )
-    })
-}
-
-/// The error for an authentic body that is not the documented shape.
-fn shape(provider: Provider, what: &str) -> Error {
-    let mut message = String::from("The webhook is authentic, but its body is not the documented ");
-    message.push_str(provider.display_name());
-    message.push_str(" event (");
-    message.push_str(what);
-    message.push_str(").");
-    webhook_error(provider, WebhookFailure::InvalidBody, message)
-}
-
 /// Moves member `key` (the last one, as [`Value::get`] reads) out of an object.
 fn take_member(object: &mut Value, key: &str) -> Value {
     match object {
@@ -581,6 +585,18 @@ mod tests {
             .iter()
             .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    /// The event as the JavaScript API receives it, parsed back.
+    fn written(event: &WebhookEvent) -> Value {
+        let mut out = String::new();
+        event.write_json(&mut out);
+        json::parse(out.as_bytes()).unwrap()
+    }
+
+    /// A nested string member, such as `status.state`.
+    fn text_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
+        path.iter().try_fold(value, |v, key| v.get(key))?.as_str()
     }
 
     fn sig(secret: &str, t: u64, body: &str) -> String {
@@ -624,6 +640,13 @@ mod tests {
                 self.errors.borrow_mut().push(error.clone());
             }
             result
+        }
+
+        /// A Truemed request signed with [`SECRET`] at [`NOW`].
+        fn signed_truemed(&self, body: &str) -> Result<WebhookEvent, Error> {
+            let header = format!("t={NOW},v1={}", sig(SECRET, NOW, body));
+            let pairs = [("x-truemed-signature", header.as_str())];
+            self.verify(Provider::Truemed, &[SECRET], &pairs, body.as_bytes())
         }
 
         fn code(
@@ -913,16 +936,7 @@ mod tests {
     #[test]
     fn truemed_events() {
         let run = Run::new();
-        let t = NOW.to_string();
-        let header = format!("t={t},v1={}", sig(SECRET, NOW, TRUEMED_BODY));
-        let event = run
-            .verify(
-                Provider::Truemed,
-                &[SECRET],
-                &[("x-truemed-signature", &header)],
-                TRUEMED_BODY.as_bytes(),
-            )
-            .unwrap();
+        let event = run.signed_truemed(TRUEMED_BODY).unwrap();
         assert_eq!(event.id.as_deref(), Some("wd_1"));
         assert_eq!(event.event_type, "payment_token_updated");
         let status = event.status.clone().unwrap();
@@ -939,25 +953,11 @@ mod tests {
             Some("ptr_1")
         );
         assert_eq!(event.poll_payment_method_id, None);
-        let mut out = String::new();
-        event.write_json(&mut out);
-        let written = json::parse(out.as_bytes()).unwrap();
-        assert_eq!(
-            written.get("provider").and_then(Value::as_str),
-            Some("truemed")
-        );
-        assert_eq!(
-            written.get("type").and_then(Value::as_str),
-            Some("payment_token_updated")
-        );
+        let written = written(&event);
+        assert_eq!(text_at(&written, &["provider"]), Some("truemed"));
+        assert_eq!(text_at(&written, &["type"]), Some("payment_token_updated"));
         assert_eq!(written.get("data"), Some(&event.data));
-        assert_eq!(
-            written
-                .get("status")
-                .and_then(|s| s.get("state"))
-                .and_then(Value::as_str),
-            Some("succeeded")
-        );
+        assert_eq!(text_at(&written, &["status", "state"]), Some("succeeded"));
 
         // Unsigned: the flat payload, by x-truemed-api-key, with secret rotation.
         let flat = r#"{"payment_token":"tm_pt_2","provision_token_request_id":"ptr_2"}"#;
@@ -1052,15 +1052,7 @@ mod tests {
             None
         );
         let other = r#"{"webhook_delivery_id":"wd_2","event_type":"payment_session.completed","data":{"payment_session_id":"ps_1"}}"#;
-        let header = format!("t={t},v1={}", sig(SECRET, NOW, other));
-        let event = run
-            .verify(
-                Provider::Truemed,
-                &[SECRET],
-                &[("x-truemed-signature", &header)],
-                other.as_bytes(),
-            )
-            .unwrap();
+        let event = run.signed_truemed(other).unwrap();
         assert_eq!(
             (event.event_type.as_str(), event.status),
             ("payment_session.completed", None)
@@ -1080,17 +1072,8 @@ mod tests {
             ),
             (r#"{"payment_token":1}"#, "invalid_body", "invalid_body"),
         ] {
-            let header = format!("t={t},v1={}", sig(SECRET, NOW, body));
-            assert_eq!(
-                run.code(
-                    Provider::Truemed,
-                    &[SECRET],
-                    &[("x-truemed-signature", &header)],
-                    body
-                ),
-                signed,
-                "{body}"
-            );
+            let error = run.signed_truemed(body).unwrap_err();
+            assert_eq!(error.code.as_deref(), Some(signed), "{body}");
             assert_eq!(
                 run.code(Provider::Truemed, &[SECRET], &[(key, SECRET)], body),
                 unsigned,
@@ -1268,16 +1251,11 @@ mod tests {
             ("pst_1", TokenState::Succeeded)
         );
         assert_eq!(event.data, json::parse(GR4VY_BODY.as_bytes()).unwrap());
-        let mut out = String::new();
-        event.write_json(&mut out);
-        let written = json::parse(out.as_bytes()).unwrap();
-        assert_eq!(written.get("id").and_then(Value::as_str), Some("wh_1"));
+        let written = written(&event);
+        assert_eq!(text_at(&written, &["id"]), Some("wh_1"));
         assert_eq!(written.get("data"), Some(&event.data));
         assert_eq!(
-            written
-                .get("status")
-                .and_then(|s| s.get("paymentMethodId"))
-                .and_then(Value::as_str),
+            text_at(&written, &["status", "paymentMethodId"]),
             Some("pm_1")
         );
 
