@@ -134,6 +134,24 @@ console.log(JSON.stringify({ url: sim.url, first: first.state, final, flowToken:
     assert.equal(out.reads, 2);
   });
 
+  test('CommonJS: require(\'token-status/simulator\') gives the same simulator (Node 20.19+ requires ES modules)', async () => {
+    writeFileSync(join(project, 'sim-user.cjs'), `
+const { startSimulator } = require('token-status/simulator');
+const { TruemedClient } = require('token-status');
+(async () => {
+  const sim = await startSimulator({ port: 0, credentials: false });
+  const flow = sim.sim.createFlow({ provider: 'truemed', pendingPolls: 0 });
+  const status = await new TruemedClient({ baseUrl: sim.url + '/truemed' }).getProvisionTokenRequest(flow.id);
+  await sim.close();
+  console.log(JSON.stringify({ state: status.state, same: status.token === flow.token }));
+})();
+`);
+    const r = await run(process.execPath, ['sim-user.cjs'], { cwd: project, timeout: 15_000 });
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)), { state: 'succeeded', same: true });
+    assert.doesNotMatch(r.stderr, /Warning/, 'no experimental warning');
+  });
+
   test('its types compile under --strict (no @types/node), reject a wrong option, and use no `any`', async () => {
     const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
     writeFileSync(join(project, 'sim-types.ts'), `
@@ -165,8 +183,10 @@ void startSimulator({ prot: 0 });
     assert.notEqual(fail.code, 0, show(fail));
     assert.match(fail.stdout, /sim-types-fail\.ts\(3,\d+\): error TS2353: .*'prot'/, show(fail));
 
-    const dts = readFileSync(join(project, 'node_modules', 'token-status', 'simulator', 'index.d.ts'), 'utf8')
-      .replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/[^\n]*/g, '');
-    assert.deepEqual(dts.split('\n').filter((l) => /\bany\b/.test(l)), []);
+    for (const file of ['index.d.ts', 'index.d.cts']) {
+      const dts = readFileSync(join(project, 'node_modules', 'token-status', 'simulator', file), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/[^\n]*/g, '');
+      assert.deepEqual(dts.split('\n').filter((l) => /\bany\b/.test(l)), [], file);
+    }
   });
 });

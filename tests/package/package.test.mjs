@@ -1075,7 +1075,7 @@ describe('package shape', () => {
     const allowed = new Set(['LICENSE', 'README.md', 'package.json', 'index.js', 'index.workerd.js', 'index.cjs', 'index.mjs', 'index.d.ts',
       'index.d.cts', 'web/token_status.js', 'web/token_status_bg.wasm', 'node/token_status.cjs',
       // The command (tests/cli/) and token-status/simulator.
-      'cli.mjs', 'simulator/README.md', 'simulator/index.d.ts',
+      'cli.mjs', 'simulator/README.md', 'simulator/index.d.ts', 'simulator/index.d.cts', 'simulator/index.cjs',
       ...['index', 'common', 'control', 'faults', 'flows', 'serve', 'truemed', 'gr4vy', 'tokenio'].map((f) => `simulator/${f}.mjs`)]);
     assert.deepEqual(files.filter((f) => !allowed.has(f)), [], 'only the expected files');
     for (const required of allowed) assert.ok(files.includes(required), `${required} is packed`);
