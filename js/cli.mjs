@@ -343,7 +343,6 @@ async function status(args) {
   const wait = args.command === 'wait';
   const report = wait ? progress({ json: args.json, polls, provider: args.provider }) : null;
   let code;
-  secrets = collectSecrets();
   try {
     if (args.provider === 'gr4vy') privateKey = gr4vyPrivateKey(TokenStatusError);
     if (privateKey && !env('GR4VY_PRIVATE_KEY')) secrets = collectSecrets(privateKey);
@@ -391,7 +390,6 @@ function printStatus(result, json) {
 }
 
 async function simulate(args) {
-  secrets = collectSecrets();
   const { serve } = await import('./simulator/serve.mjs');
   const { url } = await serve({ port: args.port, host: '127.0.0.1' });
   err(`  truemed  --base-url ${url}/truemed  with TRUEMED_API_KEY=sim-truemed-key
@@ -404,12 +402,13 @@ async function simulate(args) {
 }
 
 async function main(argv) {
+  secrets = collectSecrets();
   let args;
   try {
     args = parseCommandLine(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`token-status: ${e.message}\n\n${USAGE}\n`);
+    err(`token-status: ${e.message}\n\n${USAGE}\n`);
     return EXIT.usage;
   }
   if (args.values?.help) {
