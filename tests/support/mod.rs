@@ -8,10 +8,13 @@
 
 #![allow(dead_code)]
 
+mod clients;
+
+pub use clients::{Gr4vyClient, TokenIoClient, TruemedClient};
+
 use gloo_net::http::Request;
 use js_sys::{Array, Date, Function, JSON, Math, Object, Promise, Reflect};
 use std::cell::Cell;
-use token_status::js::{Gr4vyClient, TokenIoClient, TruemedClient};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -654,6 +657,15 @@ impl Client {
             Client::Truemed(c) => c.wait_for_provision_token_request(key, options.clone()),
             Client::TokenIo(c) => c.wait_for_token_request_result(key, options.clone()),
             Client::Gr4vy(_) => panic!("Gr4vy waits need a token id: use wait_for"),
+        }
+    }
+
+    /// `notify(status)`: how many waits it reached.
+    pub fn notify(&self, status: &JsValue) -> u32 {
+        match self {
+            Client::Truemed(c) => c.notify(status),
+            Client::Gr4vy(c) => c.notify(status),
+            Client::TokenIo(c) => c.notify(status),
         }
     }
 
