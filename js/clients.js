@@ -3,7 +3,8 @@
 // wait for when a call comes before it has loaded. Each package entry supplies the core with
 // `provideCore` (at once, or as a promise) and never awaits at top level.
 import { TokenStatusError } from './error.js';
-import { callArgs, checkId, clientSettings, invalid, listFilter, provisionArgs } from './options.js';
+import { callArgs, checkId, clientSettings, invalid, listFilter, provisionArgs, webhookOptions } from './options.js';
+import { readWebhook } from './webhook-input.js';
 
 /** The loaded core's exports, once ready. */
 let core;
@@ -48,6 +49,9 @@ class Handle {
     this.provider = provider;
     this.settings = clientSettings(provider, options);
     this.core = undefined;
+    // Where the core has loaded (on servers it loads at import), it judges what only it can —
+    // a Gr4vy key — now, so that a bad one throws from the constructor.
+    if (core !== undefined) this.client();
   }
 
   /**
@@ -72,6 +76,19 @@ class Handle {
   client() {
     this.core ??= new core.Core(this.provider, this.settings);
     return this.core;
+  }
+
+  /** Verifies a webhook delivery; resolves with its `WebhookEvent`. */
+  verifyWebhook(request, options) {
+    return this.run(
+      () => webhookOptions(this.provider, options),
+      async (c, toleranceSeconds) => {
+        if (typeof c.verifyWebhook !== 'function') {
+          throw invalid(this.provider, 'verifyWebhook needs the server build of token-status (Node, Deno, Bun, Cloudflare Workers): the browser build does not verify webhooks, whose secrets belong on your server.');
+        }
+        return c.verifyWebhook(...(await readWebhook(this.provider, request)), toleranceSeconds);
+      },
+    );
   }
 
   /** Hands `status` to the client's waits in flight; how many it reached. */
@@ -116,6 +133,15 @@ export class TruemedClient {
       () => [checkId('truemed', provisionTokenRequestId, 'provisionTokenRequestId'), ...callArgs('truemed', options, true)],
       (c, [id, ...wait]) => c.waitFor(id, undefined, ...wait),
     );
+  }
+
+  /**
+   * Verifies a webhook delivery with this client's webhook secret(s): a Fetch `Request`, or
+   * `{ headers, body }` with the raw body. Resolves with the `WebhookEvent`; a status it tells
+   * reaches this client's waits at once. Rejects with kind `invalid_webhook` and a `code`.
+   */
+  verifyWebhook(request, options) {
+    return this.#handle.verifyWebhook(request, options);
   }
 
   /**
@@ -183,6 +209,15 @@ export class Gr4vyClient {
       ],
       (c, args) => c.waitFor(...args),
     );
+  }
+
+  /**
+   * Verifies a webhook delivery with this client's webhook secret(s): a Fetch `Request`, or
+   * `{ headers, body }` with the raw body. Resolves with the `WebhookEvent`; a status it tells
+   * reaches this client's waits at once. Rejects with kind `invalid_webhook` and a `code`.
+   */
+  verifyWebhook(request, options) {
+    return this.#handle.verifyWebhook(request, options);
   }
 
   /**

@@ -9,7 +9,7 @@ try {
 } catch (error) {
   const why = error?.message || String(error);
   if (error?.code === 'ENOENT' || error?.code === 'EACCES') coreFailed('network', unreachable('the package folder', why), error);
-  else coreFailed('invalid_response', notOurModule('web/token_status_bg.wasm', why), error);
+  else coreFailed('invalid_response', notOurModule('server/token_status_bg.wasm', why), error);
 }
 
 export { Gr4vyClient, TokenIoClient, TokenStatusError, TruemedClient } from './clients.js';

@@ -182,6 +182,15 @@ export function isBrowser() {
   return typeof g.WorkerGlobalScope === 'function' && g instanceof g.WorkerGlobalScope;
 }
 
+/** The runtime's name and version, for messages ("Node.js 20.20.2", "Deno 2.9.6"). */
+export function runtimeName() {
+  const g = globalThis;
+  if (g.Deno?.version?.deno) return `Deno ${g.Deno.version.deno}`;
+  if (typeof g.Bun?.version === 'string') return `Bun ${g.Bun.version}`;
+  if (g.process?.versions?.node) return `Node.js ${g.process.versions.node}`;
+  return g.navigator?.userAgent || 'this runtime';
+}
+
 /**
  * Checks a client's options and returns the settings the core takes. Throws `invalid_argument`
  * for a bad option and `insecure_credentials` for a credential in a browser.
@@ -192,7 +201,7 @@ export function clientSettings(provider, options) {
   if (environment !== undefined && environment !== 'sandbox' && environment !== 'production') {
     throw fields.invalid('environment', '"sandbox" or "production"');
   }
-  const settings = { environment: environment ?? 'sandbox' };
+  const settings = { environment: environment ?? 'sandbox', runtime: runtimeName() };
   if (provider === 'gr4vy') {
     const instanceId = fields.string('instanceId');
     if (instanceId !== undefined && !/^[A-Za-z0-9-]{1,63}$/.test(instanceId)) {
@@ -306,6 +315,11 @@ export function provisionArgs(params) {
     throw fields.invalid('securityCode', 'a string of 3 or 4 digits');
   }
   return [required('paymentServiceId'), required('redirectUrl'), securityCode];
+}
+
+/** `verifyWebhook`'s options: the `toleranceSeconds`, or undefined. */
+export function webhookOptions(provider, options) {
+  return new Fields(options, provider, 'options', ['toleranceSeconds']).number('toleranceSeconds', 0, Number.MAX_SAFE_INTEGER);
 }
 
 /** The list call's params: the `paymentServiceId` filter, or undefined. */

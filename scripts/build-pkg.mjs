@@ -1,17 +1,20 @@
-// Builds pkg/, the npm package:
-//   wasm-pack build --target web     (browsers, bundlers, Deno, workerd: ESM glue)
-//   wasm-pack build --target nodejs  (Node, Bun: CommonJS glue that reads the .wasm from disk)
-// Both run one cargo release build and wasm-opt (npm binaryen; flags in Cargo.toml's
-// [package.metadata.wasm-pack]) and give byte-identical .wasm files, so the package ships one.
+// Builds pkg/, the npm package, from two cargo release builds through wasm-pack (each with
+// wasm-opt from npm binaryen; flags in Cargo.toml's [package.metadata.wasm-pack]):
+//   browser: --no-default-features, --target web  -> web/     browsers and bundlers
+//   server:  the `server` feature (Gr4vy keys, webhooks):
+//            --target web                           -> server/  Cloudflare Workers (workerd)
+//            --target nodejs                        -> node/    Node, Bun and Deno (CommonJS glue;
+//                                                                shares server/'s .wasm)
+// The browser build leaves out what only servers may use, so visitors download less.
 // Then esbuild bundles the JavaScript shell (js/) into one entry file per runtime:
-//   index.js          browsers/bundlers/Deno: fetches the .wasm, no top-level await
-//   index.workerd.js  Cloudflare Workers: imports the .wasm as a module (export condition workerd)
+//   index.js          browsers/bundlers: fetches web/'s .wasm, no top-level await
+//   index.workerd.js  Cloudflare Workers: imports server/'s .wasm as a module (condition workerd)
 //   index.cjs         Node CommonJS;  index.mjs  Node ESM re-exporting index.cjs (one instance, so
 //                     `instanceof TokenStatusError` holds across import and require)
 // pkg/ is generated: never edit it by hand.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -28,18 +31,23 @@ const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: ['ignore'
 const step = (text) => process.stderr.write(`build-pkg: ${text}\n`);
 
 rmSync(stage, { recursive: true, force: true });
-for (const target of ['web', 'nodejs']) {
-  step(`wasm-pack build --target ${target}`);
+const builds = [
+  ['browser-web', 'web', ['--no-default-features']],
+  ['server-web', 'web', []],
+  ['server-nodejs', 'nodejs', []],
+];
+for (const [name, target, cargoArgs] of builds) {
+  step(`wasm-pack build --target ${target} (${name.split('-')[0]})`);
   // --mode no-install: a missing wasm-bindgen or wasm-opt fails at once instead of being
   // downloaded (scripts/setup.sh installs both).
   run('wasm-pack', ['--quiet', 'build', '--release', '--target', target, '--no-pack', '--no-typescript',
-    '--mode', 'no-install', '--out-dir', join(stage, target)]);
+    '--mode', 'no-install', '--out-dir', join(stage, name), '--', ...cargoArgs]);
 }
 
+const staged = (name, file) => join(stage, name, file);
 const hash = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
-const webWasm = join(stage, 'web', 'token_status_bg.wasm');
-if (hash(webWasm) !== hash(join(stage, 'nodejs', 'token_status_bg.wasm'))) {
-  throw new Error('the web and nodejs builds produced different .wasm files; the package ships one');
+if (hash(staged('server-web', 'token_status_bg.wasm')) !== hash(staged('server-nodejs', 'token_status_bg.wasm'))) {
+  throw new Error('the web and nodejs server builds produced different .wasm files; the package ships one');
 }
 
 /** Replaces `from` (which must occur exactly once) in generated glue. */
@@ -47,28 +55,27 @@ const patch = (text, from, to, what) => {
   if (text.split(from).length !== 2) throw new Error(`build-pkg: could not ${what}: wasm-bindgen's glue changed`);
   return text.replace(from, to);
 };
-const selfTypes = /^\/\* @ts-self-types=.*\*\/\n/m;
+const glue = (name) => readFileSync(staged(name, 'token_status.js'), 'utf8').replace(/^\/\* @ts-self-types=.*\*\/\n/m, '');
 
 rmSync(pkg, { recursive: true, force: true });
-mkdirSync(join(pkg, 'web'), { recursive: true });
-mkdirSync(join(pkg, 'node'), { recursive: true });
-copyFileSync(webWasm, join(pkg, 'web', 'token_status_bg.wasm'));
-// The entry (js/index.browser.js) owns the .wasm's URL, so that bundlers see one reference and
-// a failed fetch becomes a clear TokenStatusError: the glue's own default is never used.
-let webGlue = readFileSync(join(stage, 'web', 'token_status.js'), 'utf8').replace(selfTypes, '');
-webGlue = patch(webGlue, "module_or_path = new URL('token_status_bg.wasm', import.meta.url);",
-  "throw new Error('token-status: the entry passes the .wasm');", 'drop the default .wasm URL');
-writeFileSync(join(pkg, 'web', 'token_status.js'), webGlue);
-let nodeGlue = readFileSync(join(stage, 'nodejs', 'token_status.js'), 'utf8').replace(selfTypes, '');
-nodeGlue = patch(nodeGlue, '`${__dirname}/token_status_bg.wasm`', '`${__dirname}/../web/token_status_bg.wasm`',
-  'point the Node glue at the shared .wasm');
-writeFileSync(join(pkg, 'node', 'token_status.cjs'), nodeGlue);
+for (const dir of ['web', 'server', 'node']) mkdirSync(join(pkg, dir), { recursive: true });
+copyFileSync(staged('browser-web', 'token_status_bg.wasm'), join(pkg, 'web', 'token_status_bg.wasm'));
+copyFileSync(staged('server-web', 'token_status_bg.wasm'), join(pkg, 'server', 'token_status_bg.wasm'));
+// The browser entry (js/index.browser.js) owns the .wasm's URL, so that bundlers see one
+// reference and a failed fetch becomes a clear TokenStatusError: the glue's default is unused.
+writeFileSync(join(pkg, 'web', 'token_status.js'), patch(glue('browser-web'),
+  "module_or_path = new URL('token_status_bg.wasm', import.meta.url);",
+  "throw new Error('token-status: the entry passes the .wasm');", 'drop the default .wasm URL'));
+writeFileSync(join(pkg, 'server', 'token_status.js'), glue('server-web'));
+writeFileSync(join(pkg, 'node', 'token_status.cjs'), patch(glue('server-nodejs'),
+  '`${__dirname}/token_status_bg.wasm`', '`${__dirname}/../server/token_status_bg.wasm`',
+  'point the Node glue at the server .wasm'));
 
 // The glue files stay separate modules, next to the .wasm they load.
 const glueIsExternal = {
   name: 'glue-is-external',
   setup(b) {
-    b.onResolve({ filter: /^\.\/(web|node)\// }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /^\.\/(web|server|node)\// }, (args) => ({ path: args.path, external: true }));
   },
 };
 const bundle = (entry, outfile, format) => build({
@@ -117,12 +124,12 @@ const manifest = {
     },
     './package.json': './package.json',
   },
-  files: ['index.js', 'index.workerd.js', 'index.cjs', 'index.mjs', 'index.d.ts', 'index.d.cts', 'web/', 'node/', 'README.md', 'LICENSE'],
+  files: ['index.js', 'index.workerd.js', 'index.cjs', 'index.mjs', 'index.d.ts', 'index.d.cts', 'web/', 'server/', 'node/', 'README.md', 'LICENSE'],
   sideEffects: ['./index.js', './index.workerd.js', './index.cjs', './index.mjs'],
   engines: { node: '>=18' },
 };
 addExtras({ root, pkg, manifest });
 writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
 
-const sizes = readdirSync(join(pkg, 'web')).map((f) => `${f} ${readFileSync(join(pkg, 'web', f)).length} B`);
-step(`done: pkg/ (${sizes.join(', ')}, index.js ${readFileSync(join(pkg, 'index.js')).length} B)`);
+const size = (path) => `${path} ${readFileSync(join(pkg, path)).length} B`;
+step(`done: pkg/ (${['web/token_status_bg.wasm', 'server/token_status_bg.wasm', 'index.js'].map(size).join(', ')})`);

@@ -59,6 +59,9 @@ pub trait Env {
     fn epoch_ms(&self) -> f64;
     /// A random number in `[0, 1)` (for jitter).
     fn random(&self) -> f64;
+    /// A Gr4vy API token from the client's private key, for [`Auth::Minted`]: a fresh one, or
+    /// the last one while it has time left. Its errors say what to check and hold no key byte.
+    async fn minted_token(&self) -> Result<String, Error>;
     /// True once the caller's signal has fired.
     fn aborted(&self) -> bool;
     /// The mailbox of the wait this call belongs to, if it is part of one: statuses pushed by
@@ -182,6 +185,16 @@ async fn apply_auth<E: Env>(
     match &config.auth {
         Auth::None => {}
         Auth::Static { header, value, .. } => request.set_header(header, value.clone()),
+        Auth::Minted => {
+            let token = env.minted_token().await?;
+            let mut value = String::with_capacity(7 + token.len());
+            value.push_str("bearer ");
+            value.push_str(&token);
+            if !tokens.contains(&token) {
+                tokens.push(token);
+            }
+            request.set_header("authorization", value);
+        }
         Auth::Dynamic { scheme } => {
             let token = env.bearer_token(timeout_ms).await.map_err(|failure| {
                 let message = match failure {
@@ -383,6 +396,7 @@ pub(crate) mod testing {
         pub epoch_offset: f64,
         pub random: f64,
         pub tokens: RefCell<VecDeque<Result<String, TokenFailure>>>,
+        pub minted: RefCell<VecDeque<Result<String, Error>>>,
         pub abort_after_sends: Cell<Option<usize>>,
         /// The client's waits, and the mailbox of the wait under test (see [`FakeEnv::waiting`]).
         pub waits: Waits,
@@ -403,6 +417,7 @@ pub(crate) mod testing {
                 epoch_offset: 1_795_251_600_000.0,
                 random: 0.5,
                 tokens: RefCell::new(VecDeque::new()),
+                minted: RefCell::new(VecDeque::new()),
                 abort_after_sends: Cell::new(None),
                 waits: Waits::default(),
                 mailbox: None,
@@ -510,6 +525,13 @@ pub(crate) mod testing {
                 return Err(Transport::Aborted);
             }
             Ok(())
+        }
+
+        async fn minted_token(&self) -> Result<String, Error> {
+            self.minted
+                .borrow_mut()
+                .pop_front()
+                .unwrap_or(Ok("minted-jwt".to_owned()))
         }
 
         async fn bearer_token(&self, _timeout_ms: f64) -> Result<String, TokenFailure> {
@@ -771,6 +793,51 @@ mod tests {
             "{}",
             error.message
         );
+    }
+
+    #[test]
+    fn minted_tokens_go_per_attempt_as_lower_case_bearer_and_are_redacted() {
+        let env = FakeEnv::new(vec![
+            Step::Answer(503, &[], ""),
+            Step::Answer(
+                401,
+                &[],
+                r#"{"error":{"message":"jwt ey.minted.2 rejected"}}"#,
+            ),
+        ]);
+        env.minted
+            .borrow_mut()
+            .extend([Ok("ey.minted.1".to_owned()), Ok("ey.minted.2".to_owned())]);
+        let mut config = config();
+        config.auth = Auth::Minted;
+        let error = run(&env, &config, None).unwrap_err();
+        let sent = env.sent.borrow();
+        assert_eq!(sent[0].0.headers[0].1, "bearer ey.minted.1");
+        assert_eq!(sent[1].0.headers[0].1, "bearer ey.minted.2");
+        assert!(
+            error.message.contains("jwt [redacted] rejected"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn a_token_that_cannot_be_minted_sends_nothing() {
+        let env = FakeEnv::new(vec![]);
+        env.minted
+            .borrow_mut()
+            .push_back(Err(Error::invalid_argument(
+                Provider::Gr4vy,
+                "This runtime cannot sign ECDSA P-521.",
+            )));
+        let mut config = config();
+        config.auth = Auth::Minted;
+        let error = run(&env, &config, None).unwrap_err();
+        assert_eq!(
+            (error.kind, error.attempts),
+            (ErrorKind::InvalidArgument, 0)
+        );
+        assert!(env.sent.borrow().is_empty());
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub enum Auth {
         /// The secret part of `value`, redacted wherever text could echo it.
         secret: String,
     },
+    /// A Gr4vy API token minted from the client's private key for the attempt (or reused while
+    /// fresh, see [`crate::jwt`]), sent as `authorization: bearer <JWT>`.
+    Minted,
     /// A bearer token obtained before every attempt (a JavaScript function), sent as
     /// `authorization: <scheme> <token>`.
     Dynamic {

@@ -1,13 +1,22 @@
 //! The one place that performs I/O: [`FetchEnv`] implements [`Env`] with the global `fetch`,
-//! `AbortController`, `setTimeout` and the body stream, so it runs the same in Node, browsers,
-//! workers and edge runtimes. Everything it decides is delegated to `call.rs`.
+//! `AbortController`, `setTimeout` and the body stream, and [`WebCrypto`] implements
+//! [`Crypto`] with `crypto.subtle`, so both run the same in Node, Deno, Bun, browsers, workers
+//! and edge runtimes. Everything they decide is delegated to the pure core.
 //!
 //! It calls `fetch(url, init)` itself rather than through gloo-net: gloo-net's request builder
 //! constructs every request twice and re-parses its URL (to merge query parameters we never
 //! use), which cost measurable time per call and bytes in the module (see bench/RESULTS.md).
 
 use crate::call::{Env, TokenFailure, Transport, WakeOn};
+#[cfg(feature = "server")]
+use crate::crypto::Crypto;
+use crate::error::Error;
 use crate::http::{INTERESTING_HEADERS, MAX_BODY_BYTES, Method, Request, Response};
+#[cfg(feature = "server")]
+use crate::jwt::TokenMinter;
+#[cfg(feature = "server")]
+use crate::keys::PrivateKey;
+use crate::status::Provider;
 use crate::waits::Mailbox;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::{Cell, RefCell};
@@ -193,6 +202,10 @@ pub struct FetchEnv {
     pub bearer: Option<Function>,
     /// The wait's mailbox, when this call is a wait.
     pub mailbox: Option<Rc<Mailbox>>,
+    /// The Gr4vy API key tokens are minted from, when the client has one (never, in the
+    /// browser build).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub minting: Option<Rc<Minting>>,
 }
 
 impl FetchEnv {
@@ -397,6 +410,17 @@ impl Env for FetchEnv {
         }
     }
 
+    async fn minted_token(&self) -> Result<String, Error> {
+        #[cfg(feature = "server")]
+        if let Some(minting) = &self.minting {
+            return minting.token().await;
+        }
+        Err(Error::invalid_argument(
+            Provider::Gr4vy,
+            "No privateKey is configured to mint a token with.",
+        ))
+    }
+
     async fn bearer_token(&self, timeout_ms: f64) -> Result<String, TokenFailure> {
         let Some(function) = &self.bearer else {
             return Err(TokenFailure::NotAString);
@@ -466,4 +490,244 @@ impl Env for FetchEnv {
 fn is_thenable(value: &JsValue) -> bool {
     value.is_object()
         && Reflect::get(value, &JsValue::from_str("then")).is_ok_and(|then| then.is_function())
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebCrypto: the hashes, MACs and signatures the core asks for (`crate::crypto::Crypto`).
+
+#[cfg(feature = "server")]
+#[wasm_bindgen]
+extern "C" {
+    /// `crypto.subtle`.
+    type SubtleCrypto;
+    #[wasm_bindgen(method, catch, js_name = importKey)]
+    fn import_key(
+        this: &SubtleCrypto,
+        format: &str,
+        data: &Uint8Array,
+        algorithm: &Object,
+        extractable: bool,
+        usages: &js_sys::Array,
+    ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = exportKey)]
+    fn export_key(this: &SubtleCrypto, format: &str, key: &JsValue) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn sign(
+        this: &SubtleCrypto,
+        algorithm: &Object,
+        key: &JsValue,
+        data: &Uint8Array,
+    ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn digest(this: &SubtleCrypto, algorithm: &str, data: &Uint8Array) -> Result<Promise, JsValue>;
+}
+
+#[cfg(feature = "server")]
+/// A plain algorithm object, such as `{ name: 'ECDSA', namedCurve: 'P-521' }`.
+fn algorithm(members: &[(&str, &str)]) -> Object {
+    let object = Object::new();
+    for (key, value) in members {
+        let _ = Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(value));
+    }
+    object
+}
+
+#[cfg(feature = "server")]
+/// The runtime's WebCrypto, for one operation. `runtime` names the runtime in messages
+/// ("Node.js 20.20.2"), as the shell reported it.
+pub struct WebCrypto<'a> {
+    subtle: Option<SubtleCrypto>,
+    runtime: &'a str,
+    provider: Provider,
+}
+
+#[cfg(feature = "server")]
+impl<'a> WebCrypto<'a> {
+    /// The global `crypto.subtle`, if the runtime has one.
+    pub fn new(provider: Provider, runtime: &'a str) -> WebCrypto<'a> {
+        let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).ok();
+        let subtle = crypto
+            .and_then(|c| Reflect::get(&c, &JsValue::from_str("subtle")).ok())
+            .filter(JsValue::is_object)
+            .map(JsCast::unchecked_into);
+        WebCrypto {
+            subtle,
+            runtime,
+            provider,
+        }
+    }
+
+    /// What went wrong, naming the runtime; never a key byte (WebCrypto's own words are left
+    /// out: they could quote input).
+    fn failed(&self, what: &str) -> Error {
+        let mut message = String::from("This runtime's WebCrypto (");
+        message.push_str(self.runtime);
+        message.push_str(") could not ");
+        message.push_str(what);
+        message.push_str(". token-status needs crypto.subtle with ECDSA P-521, SHA-256 and HMAC, as Node 18+, Deno, Bun, Cloudflare Workers and current browsers have.");
+        Error::invalid_argument(self.provider, message)
+    }
+
+    async fn run(
+        &self,
+        what: &str,
+        call: impl FnOnce(&SubtleCrypto) -> Result<Promise, JsValue>,
+    ) -> Result<JsValue, Error> {
+        let subtle = self.subtle.as_ref().ok_or_else(|| self.failed(what))?;
+        let promise = call(subtle).map_err(|_| self.failed(what))?;
+        JsFuture::from(promise).await.map_err(|_| self.failed(what))
+    }
+
+    async fn bytes(
+        &self,
+        what: &str,
+        call: impl FnOnce(&SubtleCrypto) -> Result<Promise, JsValue>,
+    ) -> Result<Vec<u8>, Error> {
+        let buffer = self.run(what, call).await?;
+        Ok(Uint8Array::new(&buffer).to_vec())
+    }
+
+    async fn bytes32(
+        &self,
+        what: &str,
+        call: impl FnOnce(&SubtleCrypto) -> Result<Promise, JsValue>,
+    ) -> Result<[u8; 32], Error> {
+        self.bytes(what, call)
+            .await?
+            .try_into()
+            .map_err(|_| self.failed(what))
+    }
+}
+
+#[cfg(feature = "server")]
+impl Crypto for WebCrypto<'_> {
+    type SigningKey = JsValue;
+
+    async fn sha256(&self, data: &[u8]) -> Result<[u8; 32], Error> {
+        let data = Uint8Array::from(data);
+        self.bytes32("hash with SHA-256", |s| s.digest("SHA-256", &data))
+            .await
+    }
+
+    async fn hmac_sha256(&self, key: &[u8], data: &[u8]) -> Result<[u8; 32], Error> {
+        let what = "compute an HMAC-SHA256";
+        let (key, data) = (Uint8Array::from(key), Uint8Array::from(data));
+        let hmac = algorithm(&[("name", "HMAC"), ("hash", "SHA-256")]);
+        let usages = js_sys::Array::of1(&JsValue::from_str("sign"));
+        let key = self
+            .run(what, |s| s.import_key("raw", &key, &hmac, false, &usages))
+            .await?;
+        self.bytes32(what, |s| s.sign(&hmac, &key, &data)).await
+    }
+
+    async fn import_p521(
+        &self,
+        pkcs8: &[u8],
+        want_public: bool,
+    ) -> Result<(JsValue, Option<(String, String)>), Error> {
+        let what = "import an ECDSA P-521 key";
+        let der = Uint8Array::from(pkcs8);
+        let ecdsa = algorithm(&[("name", "ECDSA"), ("namedCurve", "P-521")]);
+        let usages = js_sys::Array::of1(&JsValue::from_str("sign"));
+        let mut public = None;
+        if want_public {
+            // Only to read the public point: the key that signs is never extractable.
+            let exportable = self
+                .run(what, |s| s.import_key("pkcs8", &der, &ecdsa, true, &usages))
+                .await?;
+            let jwk = self.run(what, |s| s.export_key("jwk", &exportable)).await?;
+            let member = |name: &str| {
+                Reflect::get(&jwk, &JsValue::from_str(name))
+                    .ok()
+                    .and_then(|v| v.as_string())
+            };
+            public = member("x").zip(member("y"));
+        }
+        let key = self
+            .run(what, |s| {
+                s.import_key("pkcs8", &der, &ecdsa, false, &usages)
+            })
+            .await?;
+        Ok((key, public))
+    }
+
+    async fn sign_es512(&self, key: &JsValue, data: &[u8]) -> Result<Vec<u8>, Error> {
+        let data = Uint8Array::from(data);
+        let ecdsa = algorithm(&[("name", "ECDSA"), ("hash", "SHA-512")]);
+        self.bytes("sign with ECDSA P-521", |s| s.sign(&ecdsa, key, &data))
+            .await
+    }
+}
+
+#[cfg(feature = "server")]
+/// 16 random bytes from `crypto.getRandomValues` (each minted token's `jti`).
+fn random_16() -> [u8; 16] {
+    let bytes = Uint8Array::new_with_length(16);
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"));
+    let fill = crypto
+        .as_ref()
+        .ok()
+        .and_then(|c| Reflect::get(c, &JsValue::from_str("getRandomValues")).ok())
+        .filter(JsValue::is_function);
+    match (crypto, fill) {
+        (Ok(crypto), Some(fill)) => {
+            let _ = fill.unchecked_ref::<Function>().call1(&crypto, &bytes);
+        }
+        // No WebCrypto at all: signing fails anyway; still never a constant jti.
+        _ => {
+            for i in 0..16 {
+                bytes.set_index(i, (js_sys::Math::random() * 256.0) as u8);
+            }
+        }
+    }
+    let mut out = [0u8; 16];
+    bytes.copy_to(&mut out);
+    out
+}
+
+/// The browser build has no Gr4vy keys: a client never holds one.
+#[cfg(not(feature = "server"))]
+pub enum Minting {}
+
+#[cfg(feature = "server")]
+/// A Gr4vy client's API key and scopes, and the minter made from them on the first attempt
+/// that needs a token (importing the key and computing its id take WebCrypto, which is async).
+pub struct Minting {
+    /// The parsed key.
+    pub key: PrivateKey,
+    /// The tokens' `scopes` claim.
+    pub scopes: Vec<String>,
+    /// The runtime's name, for messages.
+    pub runtime: String,
+    minter: RefCell<Option<Rc<TokenMinter<JsValue>>>>,
+}
+
+#[cfg(feature = "server")]
+impl Minting {
+    /// Minting for `key` with `scopes`; nothing is imported yet.
+    pub fn new(key: PrivateKey, scopes: Vec<String>, runtime: String) -> Minting {
+        Minting {
+            key,
+            scopes,
+            runtime,
+            minter: RefCell::new(None),
+        }
+    }
+
+    /// A token for an attempt now: the last one while fresh, else a newly signed one.
+    async fn token(&self) -> Result<String, Error> {
+        let crypto = WebCrypto::new(Provider::Gr4vy, &self.runtime);
+        let existing = self.minter.borrow().clone();
+        let minter = match existing {
+            Some(minter) => minter,
+            None => {
+                let minter =
+                    Rc::new(TokenMinter::new(&crypto, &self.key, self.scopes.clone()).await?);
+                *self.minter.borrow_mut() = Some(minter.clone());
+                minter
+            }
+        };
+        let now = (js_sys::Date::now() / 1000.0) as u64;
+        minter.bearer(&crypto, now, random_16).await
+    }
 }

@@ -6,7 +6,9 @@
 use crate::call::{Call, execute};
 use crate::config::{Auth, ClientConfig, Environment};
 use crate::error::Error;
-use crate::fetch::FetchEnv;
+#[cfg(feature = "server")]
+use crate::fetch::WebCrypto;
+use crate::fetch::{FetchEnv, Minting};
 use crate::http::{Request, Response};
 use crate::providers::gr4vy::{self, ProvisionParams};
 use crate::providers::{tokenio, truemed};
@@ -15,6 +17,8 @@ use crate::status::{Provider, TokenStatus};
 use crate::text::truncate;
 use crate::wait::{WaitPolicy, wait};
 use crate::waits::{WaitKey, Waits};
+#[cfg(feature = "server")]
+use crate::webhook::{self, Inbound};
 use js_sys::{Array, Function, JSON, Object, Promise, Reflect};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -82,6 +86,17 @@ impl Settings {
         self.get(field).as_string()
     }
 
+    /// A list of strings (the shell gives arrays), or `None` when absent.
+    fn list(&self, field: &str) -> Option<Vec<String>> {
+        let value = self.get(field);
+        Array::is_array(&value).then(|| {
+            Array::from(&value)
+                .iter()
+                .filter_map(|item| item.as_string())
+                .collect()
+        })
+    }
+
     fn number(&self, object: &JsValue, field: &str) -> Option<f64> {
         Reflect::get(object, &JsValue::from_str(field))
             .ok()
@@ -139,6 +154,10 @@ fn configure(provider: Provider, settings: &Settings) -> Result<Client, Error> {
         }
     }
     let mut bearer = None;
+    let mut minting = None;
+    let runtime = settings
+        .text("runtime")
+        .unwrap_or_else(|| "this runtime".to_owned());
     let static_auth = |header: &'static str, scheme: &str, secret: String| Auth::Static {
         header,
         value: [scheme, &secret].concat(),
@@ -166,6 +185,10 @@ fn configure(provider: Provider, settings: &Settings) -> Result<Client, Error> {
             if let Some(basic) = settings.text("basicCredentials") {
                 config.auth = static_auth("authorization", "Basic ", basic);
             }
+            if let Some(pem) = settings.text("privateKey") {
+                config.auth = Auth::Minted;
+                minting = Some(minting_for(&pem, settings.list("scopes"), &runtime)?);
+            }
             if let Some(account) = settings.text("merchantAccountId") {
                 config
                     .headers
@@ -176,15 +199,45 @@ fn configure(provider: Provider, settings: &Settings) -> Result<Client, Error> {
     Ok(Client {
         config,
         bearer,
+        minting,
+        webhook_secrets: settings.list("webhookSecrets").unwrap_or_default(),
+        runtime,
         waits: Waits::default(),
     })
 }
 
-/// What every client holds: its configuration, its `bearerToken` function, if any, and its
-/// waits in flight (which webhooks and `notify()` reach).
+/// The Gr4vy API key a client mints its tokens from.
+#[cfg(feature = "server")]
+fn minting_for(
+    pem: &str,
+    scopes: Option<Vec<String>>,
+    runtime: &str,
+) -> Result<Rc<Minting>, Error> {
+    let key = crate::keys::PrivateKey::from_pem(pem)?;
+    let scopes = crate::jwt::scopes(scopes)?;
+    Ok(Rc::new(Minting::new(key, scopes, runtime.to_owned())))
+}
+
+/// The browser build mints nothing: a Gr4vy key is a server's.
+#[cfg(not(feature = "server"))]
+fn minting_for(_: &str, _: Option<Vec<String>>, _: &str) -> Result<Rc<Minting>, Error> {
+    Err(Error::invalid_argument(
+        Provider::Gr4vy,
+        "privateKey needs the server build of token-status (Node, Deno, Bun, Cloudflare Workers): the browser build does not mint Gr4vy tokens. Mint them on your server, or point baseUrl at a backend route that adds the credential.",
+    ))
+}
+
+/// What every client holds: its configuration, its `bearerToken` function or Gr4vy API key,
+/// its webhook secrets, and its waits in flight (which webhooks and `notify()` reach).
 struct Client {
     config: ClientConfig,
     bearer: Option<Function>,
+    minting: Option<Rc<Minting>>,
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    webhook_secrets: Vec<String>,
+    /// The runtime's name, for messages ("Node.js 20.20.2").
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    runtime: String,
     waits: Waits,
 }
 
@@ -291,6 +344,7 @@ async fn run(client: Rc<Client>, job: Job) -> Result<JsValue, JsValue> {
         signal: job.options.signal.clone(),
         bearer: client.bearer.clone(),
         mailbox,
+        minting: client.minting.clone(),
     };
     let call = Call {
         config: &client.config,
@@ -470,6 +524,46 @@ impl Core {
                     .waits
                     .notify(self.client.config.provider, &status) as u32
             })
+    }
+
+    #[cfg(feature = "server")]
+    /// Verifies a webhook delivery (headers as parallel name and value lists, the raw body) with
+    /// the client's webhook secrets; resolves with the `WebhookEvent`, or rejects with kind
+    /// `invalid_webhook`. A verified status reaches the client's waits on its id, and a Gr4vy
+    /// payment-method event makes the waits on that payment method poll now.
+    #[wasm_bindgen(js_name = verifyWebhook)]
+    pub fn verify_webhook(
+        &self,
+        names: Vec<String>,
+        values: Vec<String>,
+        body: Vec<u8>,
+        tolerance_seconds: Option<f64>,
+    ) -> Promise {
+        let client = self.client.clone();
+        future_to_promise(async move {
+            let provider = client.config.provider;
+            let headers: Vec<(String, String)> = names.into_iter().zip(values).collect();
+            let inbound = Inbound {
+                headers: &headers,
+                body: &body,
+                now: (js_sys::Date::now() / 1000.0) as u64,
+                tolerance: webhook::tolerance(provider, tolerance_seconds)
+                    .map_err(|e| to_js_error(&e))?,
+            };
+            let crypto = WebCrypto::new(provider, &client.runtime);
+            let event = webhook::verify(&crypto, provider, &client.webhook_secrets, inbound)
+                .await
+                .map_err(|e| to_js_error(&e))?;
+            if let Some(status) = &event.status {
+                client.waits.notify(provider, status);
+            }
+            if let Some(method) = &event.poll_payment_method_id {
+                client.waits.poll_now(method);
+            }
+            let mut json = String::with_capacity(256 + body.len());
+            event.write_json(&mut json);
+            JSON::parse(&json)
+        })
     }
 
     /// One Gr4vy payment service token's status (lists its payment method's tokens and picks it).
