@@ -1,17 +1,20 @@
-// Builds pkg/, the npm package, from one release cargo build:
-//   wasm-bindgen --target web     -> pkg/web/   (browsers, bundlers, Deno: ESM, fetches the .wasm)
-//   wasm-bindgen --target nodejs  -> pkg/node/  (Node: CommonJS, reads the .wasm from disk)
-// then wasm-opt (npm binaryen) for size, and thin hand-written entry files:
-//   index.js   browser/bundler ESM (top-level await of init; users never call an init function)
+// Builds pkg/, the npm package:
+//   wasm-pack build --target web     (browsers, bundlers, Deno, workerd: ESM glue)
+//   wasm-pack build --target nodejs  (Node, Bun: CommonJS glue that reads the .wasm from disk)
+// Both run one cargo release build and wasm-opt (npm binaryen; flags in Cargo.toml's
+// [package.metadata.wasm-pack]) and give byte-identical .wasm files, so the package ships one.
+// Then esbuild bundles the JavaScript shell (js/) into one entry file per runtime:
+//   index.js          browsers/bundlers/Deno: fetches the .wasm, no top-level await
 //   index.workerd.js  Cloudflare Workers: imports the .wasm as a module (export condition workerd)
-//   index.cjs  Node CommonJS;  index.mjs  Node ESM re-exporting index.cjs (one instance, so
-//   `instanceof TokenStatusError` holds across import and require)
+//   index.cjs         Node CommonJS;  index.mjs  Node ESM re-exporting index.cjs (one instance, so
+//                     `instanceof TokenStatusError` holds across import and require)
 // pkg/ is generated: never edit it by hand.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = join(root, 'pkg');
@@ -23,82 +26,72 @@ const description = crate.match(/^description = "([^"]+)"/m)[1];
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
 const step = (text) => process.stderr.write(`build-pkg: ${text}\n`);
 
-step('cargo build --release (wasm32)');
-run('cargo', ['build', '--release', '--lib', '--target', 'wasm32-unknown-unknown', '--quiet']);
-const wasm = join(root, 'target', 'wasm32-unknown-unknown', 'release', 'token_status.wasm');
-
 rmSync(stage, { recursive: true, force: true });
 for (const target of ['web', 'nodejs']) {
-  step(`wasm-bindgen --target ${target}`);
-  run('wasm-bindgen', ['--target', target, '--no-typescript', '--out-dir', join(stage, target), wasm]);
+  step(`wasm-pack build --target ${target}`);
+  // --mode no-install: a missing wasm-bindgen or wasm-opt fails at once instead of being
+  // downloaded (scripts/setup.sh installs both).
+  run('wasm-pack', ['--quiet', 'build', '--release', '--target', target, '--no-pack', '--no-typescript',
+    '--mode', 'no-install', '--out-dir', join(stage, target)]);
 }
 
-// The two targets' .wasm files are identical but for nothing at all, or differ in import
-// names; optimize each that differs and ship one copy when they match.
 const hash = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const webWasm = join(stage, 'web', 'token_status_bg.wasm');
-const nodeWasm = join(stage, 'nodejs', 'token_status_bg.wasm');
-const shared = hash(webWasm) === hash(nodeWasm);
-const optimize = (file) => {
-  step(`wasm-opt -Oz ${file.replace(root + '/', '')}`);
-  run('wasm-opt', ['-Oz', '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
-    '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue', file, '-o', file]);
+if (hash(webWasm) !== hash(join(stage, 'nodejs', 'token_status_bg.wasm'))) {
+  throw new Error('the web and nodejs builds produced different .wasm files; the package ships one');
+}
+
+/** Replaces `from` (which must occur exactly once) in generated glue. */
+const patch = (text, from, to, what) => {
+  if (text.split(from).length !== 2) throw new Error(`build-pkg: could not ${what}: wasm-bindgen's glue changed`);
+  return text.replace(from, to);
 };
-optimize(webWasm);
-if (!shared) optimize(nodeWasm);
+const selfTypes = /^\/\* @ts-self-types=.*\*\/\n/m;
 
 rmSync(pkg, { recursive: true, force: true });
 mkdirSync(join(pkg, 'web'), { recursive: true });
 mkdirSync(join(pkg, 'node'), { recursive: true });
-copyFileSync(join(stage, 'web', 'token_status.js'), join(pkg, 'web', 'token_status.js'));
 copyFileSync(webWasm, join(pkg, 'web', 'token_status_bg.wasm'));
-let nodeGlue = readFileSync(join(stage, 'nodejs', 'token_status.js'), 'utf8').replace(/^\/\* @ts-self-types=.*\*\/\n/m, '');
-if (shared) {
-  nodeGlue = nodeGlue.replace('`${__dirname}/token_status_bg.wasm`', '`${__dirname}/../web/token_status_bg.wasm`');
-  if (!nodeGlue.includes('../web/token_status_bg.wasm')) throw new Error('could not point the Node glue at the shared .wasm');
-} else {
-  copyFileSync(nodeWasm, join(pkg, 'node', 'token_status_bg.wasm'));
-}
-writeFileSync(join(pkg, 'node', 'token_status.cjs'), nodeGlue);
-const webGlue = readFileSync(join(pkg, 'web', 'token_status.js'), 'utf8').replace(/^\/\* @ts-self-types=.*\*\/\n/m, '');
+// The entry (js/index.browser.js) owns the .wasm's URL, so that bundlers see one reference and
+// a failed fetch becomes a clear TokenStatusError: the glue's own default is never used.
+let webGlue = readFileSync(join(stage, 'web', 'token_status.js'), 'utf8').replace(selfTypes, '');
+webGlue = patch(webGlue, "module_or_path = new URL('token_status_bg.wasm', import.meta.url);",
+  "throw new Error('token-status: the entry passes the .wasm');", 'drop the default .wasm URL');
 writeFileSync(join(pkg, 'web', 'token_status.js'), webGlue);
+let nodeGlue = readFileSync(join(stage, 'nodejs', 'token_status.js'), 'utf8').replace(selfTypes, '');
+nodeGlue = patch(nodeGlue, '`${__dirname}/token_status_bg.wasm`', '`${__dirname}/../web/token_status_bg.wasm`',
+  'point the Node glue at the shared .wasm');
+writeFileSync(join(pkg, 'node', 'token_status.cjs'), nodeGlue);
 
-const errorClass = readFileSync(join(root, 'js', 'error.js'), 'utf8');
-const publicNames = ['TruemedClient', 'Gr4vyClient', 'TokenIoClient'];
-writeFileSync(join(pkg, 'index.js'), `// token-status for browsers and bundlers. Generated by scripts/build-pkg.mjs.
-import init, { __setErrorClass, ${publicNames.join(', ')} } from './web/token_status.js';
-
-${errorClass}
-await init();
-__setErrorClass(TokenStatusError);
-
-export { ${publicNames.join(', ')} };
-`);
-writeFileSync(join(pkg, 'index.workerd.js'), `// token-status for Cloudflare Workers (workerd), where a .wasm is imported as a compiled
-// WebAssembly.Module rather than fetched. Generated by scripts/build-pkg.mjs.
-import { initSync, __setErrorClass, ${publicNames.join(', ')} } from './web/token_status.js';
-import module from './web/token_status_bg.wasm';
-
-${errorClass}
-initSync({ module });
-__setErrorClass(TokenStatusError);
-
-export { ${publicNames.join(', ')} };
-`);
-writeFileSync(join(pkg, 'index.cjs'), `// token-status for Node (CommonJS). Generated by scripts/build-pkg.mjs.
-'use strict';
-const wasm = require('./node/token_status.cjs');
-
-${errorClass.replace(/^export class/m, 'class')}
-wasm.__setErrorClass(TokenStatusError);
-
-exports.TokenStatusError = TokenStatusError;
-${publicNames.map((n) => `exports.${n} = wasm.${n};`).join('\n')}
-`);
+// The glue files stay separate modules, next to the .wasm they load.
+const glueIsExternal = {
+  name: 'glue-is-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(web|node)\// }, (args) => ({ path: args.path, external: true }));
+  },
+};
+const bundle = (entry, outfile, format) => build({
+  entryPoints: [join(root, 'js', entry)],
+  outfile: join(pkg, outfile),
+  bundle: true,
+  format,
+  platform: format === 'cjs' ? 'node' : 'neutral',
+  target: 'es2022',
+  plugins: [glueIsExternal],
+  banner: { js: `// token-status ${version}. Generated by scripts/build-pkg.mjs from js/${entry}.` },
+  logLevel: 'warning',
+});
+step('esbuild: the JavaScript shell, one entry per runtime');
+await Promise.all([
+  bundle('index.browser.js', 'index.js', 'esm'),
+  bundle('index.workerd.js', 'index.workerd.js', 'esm'),
+  bundle('index.node.js', 'index.cjs', 'cjs'),
+]);
+const publicNames = ['TokenStatusError', 'TruemedClient', 'Gr4vyClient', 'TokenIoClient'];
 writeFileSync(join(pkg, 'index.mjs'), `// token-status for Node (ESM): the CommonJS build, so import and require share one instance.
 import cjs from './index.cjs';
 
-export const { TokenStatusError, ${publicNames.join(', ')} } = cjs;
+export const { ${publicNames.join(', ')} } = cjs;
 `);
 const types = readFileSync(join(root, 'js', 'index.d.ts'), 'utf8');
 writeFileSync(join(pkg, 'index.d.ts'), types);
@@ -130,4 +123,4 @@ const manifest = {
 writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
 
 const sizes = readdirSync(join(pkg, 'web')).map((f) => `${f} ${readFileSync(join(pkg, 'web', f)).length} B`);
-step(`done: pkg/ (${sizes.join(', ')}${shared ? ', one .wasm shared by web and node' : ''})`);
+step(`done: pkg/ (${sizes.join(', ')}, index.js ${readFileSync(join(pkg, 'index.js')).length} B)`);

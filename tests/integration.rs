@@ -22,7 +22,6 @@ use js_sys::{Array, Function, JSON, Object, Promise, Reflect};
 use std::cell::Cell;
 use std::rc::Rc;
 use support::*;
-use token_status::js::{Gr4vyClient, TokenIoClient, TruemedClient};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
@@ -416,15 +415,8 @@ async fn gr4vy_provision_arguments_are_checked_before_sending() {
         r#"{"paymentServiceId":"svc","redirectUrl":"https://x.example","securityCode":"12345"}"#,
         r#"{"paymentServiceId":"svc","redirectUrl":"https://x.example","securityCode":"12a"}"#,
         r#"{"paymentServiceId":"svc","redirectUrl":"https://x.example","securityCode":""}"#,
-        r#"{"paymentServiceId":"svc","redirectUrl":"https://x.example","securityCode":123}"#,
         r#"{"paymentServiceId":"svc","redirectUrl":"https://x.example","securityCode":" 123"}"#,
         r#"{"paymentServiceId":"svc","redirectUrl":"https://x.example","securityCode":"１２３"}"#,
-        r#"{"paymentServiceId":"svc"}"#,
-        r#"{"redirectUrl":"https://x.example"}"#,
-        r#"{"paymentServiceId":"","redirectUrl":"https://x.example"}"#,
-        r#"{"paymentServiceId":"svc","redirectUrl":"https://x.example","extra":1}"#,
-        r#""svc""#,
-        r#"null"#,
     ];
     for params in cases {
         let pm = uid("pm");
@@ -827,24 +819,6 @@ async fn longest_id_is_accepted() {
     assert_eq!(log(&id).await.len(), 1, "a 1024-character id is sent");
 }
 
-#[wasm_bindgen_test]
-async fn ids_that_are_not_well_formed_unicode_are_invalid() {
-    let prefix = tokenio_id();
-    let id = json(&format!("\"{prefix}\\ud800\""));
-    assert!(!js_sys::JsString::from(id.clone()).is_valid_utf16());
-    let error = rejects(
-        P::TokenIo.client("").lookup(&id, &JsValue::UNDEFINED),
-        "lone surrogate",
-    )
-    .await;
-    assert_error(&error, "invalid_argument", "tokenio", "lone surrogate");
-    assert_details(&error, 0, false, None, "lone surrogate");
-    assert!(
-        log(&format!("{prefix}\u{fffd}")).await.is_empty(),
-        "a different id (with U+FFFD) was looked up"
-    );
-}
-
 /// Ids that must be refused before anything is sent.
 fn invalid_ids() -> Vec<(String, JsValue)> {
     let long: String = uid("long")
@@ -852,7 +826,7 @@ fn invalid_ids() -> Vec<(String, JsValue)> {
         .chain(std::iter::repeat('x'))
         .take(1025)
         .collect();
-    let mut ids: Vec<(String, JsValue)> = [
+    [
         String::new(),
         ".".to_owned(),
         "..".to_owned(),
@@ -866,14 +840,7 @@ fn invalid_ids() -> Vec<(String, JsValue)> {
     ]
     .into_iter()
     .map(|id| (format!("{id:?}"), JsValue::from_str(&id)))
-    .collect();
-    ids.push(("number".to_owned(), JsValue::from_f64(42.0)));
-    ids.push(("undefined".to_owned(), JsValue::UNDEFINED));
-    ids.push(("null".to_owned(), JsValue::NULL));
-    ids.push(("boolean".to_owned(), JsValue::TRUE));
-    ids.push(("object".to_owned(), json(r#"{"id":"x"}"#)));
-    ids.push(("array".to_owned(), json(r#"["x"]"#)));
-    ids
+    .collect()
 }
 
 #[wasm_bindgen_test]
@@ -943,67 +910,6 @@ async fn invalid_ids_are_rejected_before_sending() {
                 .map(|e| text(e, "rawPath").unwrap_or_default())
                 .collect::<Vec<_>>()
         );
-    }
-}
-
-#[wasm_bindgen_test]
-async fn methods_reject_rather_than_throw() {
-    let tokenio: JsValue = TokenIoClient::new(P::TokenIo.options("")).unwrap().into();
-    let truemed: JsValue = TruemedClient::new(P::Truemed.options("")).unwrap().into();
-    let gr4vy: JsValue = Gr4vyClient::new(P::Gr4vy.options("")).unwrap().into();
-    let cases: Vec<(&JsValue, &str, Vec<JsValue>, &str)> = vec![
-        (&tokenio, "getTokenRequestResult", vec![], "tokenio"),
-        (
-            &tokenio,
-            "getTokenRequestResult",
-            vec![JsValue::from_f64(7.0)],
-            "tokenio",
-        ),
-        (
-            &tokenio,
-            "getTokenRequestResult",
-            vec![JsValue::from_str("ok-id"), JsValue::from_str("not options")],
-            "tokenio",
-        ),
-        (&truemed, "getProvisionTokenRequest", vec![], "truemed"),
-        (
-            &truemed,
-            "getProvisionTokenRequest",
-            vec![JsValue::from_str("..")],
-            "truemed",
-        ),
-        (&gr4vy, "getPaymentServiceToken", vec![], "gr4vy"),
-        (
-            &gr4vy,
-            "listPaymentServiceTokens",
-            vec![JsValue::NULL],
-            "gr4vy",
-        ),
-        (
-            &gr4vy,
-            "listPaymentServiceTokens",
-            vec![JsValue::from_str("pm"), JsValue::from_f64(1.0)],
-            "gr4vy",
-        ),
-        (
-            &gr4vy,
-            "provisionPaymentServiceToken",
-            vec![JsValue::from_str("pm"), JsValue::from_str("params")],
-            "gr4vy",
-        ),
-        (&gr4vy, "provisionPaymentServiceToken", vec![], "gr4vy"),
-    ];
-    for (client, method, args, provider) in cases {
-        let what = format!("{method}({})", args.len());
-        let returned = call_method(client, method, &args)
-            .unwrap_or_else(|e| panic!("{what} threw synchronously: {}", describe(&e)));
-        assert!(
-            returned.is_instance_of::<Promise>(),
-            "{what} returned {}",
-            stringify(&returned)
-        );
-        let error = rejects(returned.unchecked_into(), &what).await;
-        assert_error(&error, "invalid_argument", provider, &what);
     }
 }
 
@@ -1850,146 +1756,9 @@ async fn a_bearer_token_that_never_arrives_times_out() {
 // Options
 
 #[wasm_bindgen_test]
-async fn constructors_reject_bad_options() {
-    let common = [
-        r#"{"nope":1}"#,
-        r#"{"apikey":"x"}"#,
-        r#"{"environment":"staging"}"#,
-        r#"{"environment":""}"#,
-        r#"{"baseUrl":"ftp://x"}"#,
-        r#"{"baseUrl":"not a url"}"#,
-        r#"{"baseUrl":"http://"}"#,
-        r#"{"baseUrl":"https://user:pw@example.com"}"#,
-        r#"{"baseUrl":"https://example.com/?q=1"}"#,
-        r#"{"baseUrl":42}"#,
-        r#"{"timeoutMs":-1}"#,
-        r#"{"timeoutMs":0}"#,
-        r#"{"timeoutMs":"100"}"#,
-        r#"{"retry":"yes"}"#,
-        r#"{"retry":true}"#,
-        r#"{"retry":{"maxRetries":-1}}"#,
-        r#"{"retry":{"maxRetries":1.5}}"#,
-        r#"{"retry":{"tries":3}}"#,
-        r#"{"retry":{"initialDelayMs":-10}}"#,
-        r#"{"headers":{"x-a":1}}"#,
-        r#"{"headers":{"x-a":null}}"#,
-        r#"{"headers":"x-a: 1"}"#,
-        r#"{"headers":["x-a"]}"#,
-        r#"{"headers":{"bad header":"v"}}"#,
-        r#"{"headers":{"x-a":"line\nbreak"}}"#,
-        r#"{"allowBrowserCredentials":"yes"}"#,
-    ];
-    for provider in P::ALL {
-        for extra in common {
-            let what = format!("{provider:?} {extra}");
-            let error = match provider.try_client(&provider.options(extra)) {
-                Ok(_) => panic!("{what}: constructed"),
-                Err(error) => error,
-            };
-            assert_error(&error, "invalid_argument", provider.name(), &what);
-        }
-        for options in [
-            JsValue::from_str("options"),
-            JsValue::from_f64(1.0),
-            json("[]"),
-        ] {
-            let what = format!("{provider:?} options {}", stringify(&options));
-            match provider.try_client(&options) {
-                Ok(_) => panic!("{what}: constructed"),
-                Err(error) => assert_error(&error, "invalid_argument", provider.name(), &what),
-            }
-        }
-    }
-    let specific = [
-        (
-            P::TokenIo,
-            P::TokenIo.options(r#"{"bearerToken":"sim-tokenio-token"}"#),
-        ),
-        (P::TokenIo, P::TokenIo.options(r#"{"basicCredentials":""}"#)),
-        (P::TokenIo, P::TokenIo.options(r#"{"basicCredentials":7}"#)),
-        (
-            P::TokenIo,
-            P::TokenIo.options(r#"{"basicCredentials":null,"bearerToken":""}"#),
-        ),
-        (P::Truemed, P::Truemed.options(r#"{"apiKey":42}"#)),
-        (P::Truemed, P::Truemed.options(r#"{"apiKey":""}"#)),
-        (P::Gr4vy, P::Gr4vy.options(r#"{"baseUrl":null}"#)),
-        (
-            P::Gr4vy,
-            json(r#"{"bearerToken":"t","allowBrowserCredentials":true}"#),
-        ),
-        (P::Gr4vy, json(r#"{"instanceId":"bad id!"}"#)),
-        (P::Gr4vy, json(r#"{"instanceId":""}"#)),
-        (P::Gr4vy, P::Gr4vy.options(r#"{"bearerToken":false}"#)),
-        (P::Gr4vy, P::Gr4vy.options(r#"{"merchantAccountId":7}"#)),
-    ];
-    for (provider, options) in specific {
-        let what = format!("{provider:?} {}", stringify(&options));
-        match provider.try_client(&options) {
-            Ok(_) => panic!("{what}: constructed"),
-            Err(error) => assert_error(&error, "invalid_argument", provider.name(), &what),
-        }
-    }
-    // Both bearerToken and basicCredentials, with a function too.
-    let options = P::TokenIo.options("");
-    set(
-        &options,
-        "bearerToken",
-        &function(|| Ok(JsValue::from_str("t"))),
-    );
-    match P::TokenIo.try_client(&options) {
-        Ok(_) => panic!("bearer function and basicCredentials: constructed"),
-        Err(error) => assert_error(&error, "invalid_argument", "tokenio", "both credentials"),
-    }
-
-    // Good options without credentials construct everywhere.
-    for (provider, options) in [
-        (P::Truemed, JsValue::UNDEFINED),
-        (P::Truemed, json(r#"{"environment":"production"}"#)),
-        (P::TokenIo, json("{}")),
-        (
-            P::Gr4vy,
-            json(r#"{"instanceId":"acme-1","environment":"production"}"#),
-        ),
-        (
-            P::Gr4vy,
-            json(r#"{"baseUrl":"https://proxy.example/gr4vy/"}"#),
-        ),
-    ] {
-        if let Err(error) = provider.try_client(&options) {
-            panic!("{provider:?} {}: {}", stringify(&options), describe(&error));
-        }
-    }
-}
-
-#[wasm_bindgen_test]
-async fn call_options_are_checked() {
+async fn absent_or_empty_call_options_take_the_defaults() {
     for provider in P::ALL {
         let client = provider.client("");
-        let key = uid("callopts");
-        let bad: Vec<JsValue> = vec![
-            json(r#"{"foo":1}"#),
-            json(r#"{"signal":"x"}"#),
-            json(r#"{"signal":{}}"#),
-            json(r#"{"signal":{"aborted":false}}"#),
-            json(r#"{"timeoutMs":0}"#),
-            json(r#"{"timeoutMs":-5}"#),
-            json(r#"{"timeoutMs":"100"}"#),
-            json(r#"{"deadlineMs":100}"#),
-            JsValue::from_str("options"),
-            JsValue::from_f64(3.0),
-        ];
-        for options in bad {
-            let what = format!("{provider:?} call options {}", stringify(&options));
-            let error = rejects(client.lookup(&JsValue::from_str(&key), &options), &what).await;
-            assert_error(&error, "invalid_argument", provider.name(), &what);
-            assert_details(&error, 0, false, None, &what);
-        }
-        assert!(
-            log(&key).await.is_empty(),
-            "{provider:?}: sent with bad options"
-        );
-
         let target = provider.target("pending", 0).await;
         for options in [JsValue::NULL, json("{}"), json(r#"{"timeoutMs":5000}"#)] {
             let what = format!("{provider:?} call options {}", stringify(&options));
@@ -2004,79 +1773,8 @@ async fn call_options_are_checked() {
 }
 
 #[wasm_bindgen_test]
-async fn browser_credential_guard() {
-    let browser = in_browser();
+async fn no_credential_sends_no_authorization() {
     let base = |provider: P| format!(r#"{{"baseUrl":{}}}"#, quote(&provider.base_url()));
-    let credentialed: Vec<(P, JsValue, &str)> = vec![
-        (
-            P::Truemed,
-            merge(&base(P::Truemed), r#"{"apiKey":"tm-key-guard-1"}"#),
-            "tm-key-guard-1",
-        ),
-        (
-            P::Gr4vy,
-            merge(&base(P::Gr4vy), r#"{"bearerToken":"gr-token-guard-2"}"#),
-            "gr-token-guard-2",
-        ),
-        (
-            P::TokenIo,
-            merge(
-                &base(P::TokenIo),
-                r#"{"basicCredentials":"dGlvLWd1YXJkLTM="}"#,
-            ),
-            "dGlvLWd1YXJkLTM=",
-        ),
-        (
-            P::TokenIo,
-            merge(&base(P::TokenIo), r#"{"bearerToken":"tio-bearer-guard-4"}"#),
-            "tio-bearer-guard-4",
-        ),
-        (
-            P::TokenIo,
-            merge(
-                &base(P::TokenIo),
-                r#"{"headers":{"Authorization":"Bearer hdr-guard-5"},"allowBrowserCredentials":false}"#,
-            ),
-            "hdr-guard-5",
-        ),
-        (
-            P::Truemed,
-            merge(
-                &base(P::Truemed),
-                r#"{"headers":{"X-Truemed-Api-Key":"hdr-guard-6"}}"#,
-            ),
-            "hdr-guard-6",
-        ),
-    ];
-    let gr4vy_function = merge(&base(P::Gr4vy), "{}");
-    set(
-        &gr4vy_function,
-        "bearerToken",
-        &function(|| Ok(JsValue::from_str("fn-token"))),
-    );
-    let mut cases = credentialed;
-    cases.push((P::Gr4vy, gr4vy_function, "fn-token"));
-    for (provider, options, secret) in cases {
-        let what = format!("{provider:?} {} in {}", stringify(&options), runtime());
-        match provider.try_client(&options) {
-            Ok(_) if browser => panic!("{what}: a credentialed client was built in a browser"),
-            Ok(_) => {}
-            Err(error) if browser => {
-                assert_error(&error, "insecure_credentials", provider.name(), &what);
-                assert!(
-                    !text(&error, "message").unwrap_or_default().contains(secret),
-                    "{what}: the message holds the credential"
-                );
-            }
-            Err(error) => panic!("{what}: {}", describe(&error)),
-        }
-        // allowBrowserCredentials: true always constructs.
-        let allowed = options.clone();
-        set(&allowed, "allowBrowserCredentials", &JsValue::TRUE);
-        if let Err(error) = provider.try_client(&allowed) {
-            panic!("{what} with allowBrowserCredentials: {}", describe(&error));
-        }
-    }
     // No credential: fine everywhere, and the provider (or the proxy) decides.
     let client = P::TokenIo
         .try_client(&json(&base(P::TokenIo)))
@@ -2320,22 +2018,6 @@ async fn registered_error_class_is_used() {
     );
     assert_error(&error, "not_found", "tokenio", "registered class 404");
     assert_details(&error, 1, false, Some(404), "registered class 404");
-
-    match TokenIoClient::new(json(r#"{"nope":true}"#)) {
-        Ok(_) => panic!("constructed with an unknown option"),
-        Err(error) => {
-            assert!(
-                instance_of(&error, &class),
-                "constructor error is not the registered class"
-            );
-            assert_error(
-                &error,
-                "invalid_argument",
-                "tokenio",
-                "registered class ctor",
-            );
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2634,22 +2316,4 @@ async fn wait_abort_stops_polling() {
             "{provider:?}: polled after abort"
         );
     }
-}
-
-#[wasm_bindgen_test]
-async fn wait_options_are_checked() {
-    let client = P::TokenIo.client("");
-    let key = tokenio_id();
-    for options in [
-        r#"{"deadlineMs":-1}"#,
-        r#"{"intervalMs":"10"}"#,
-        r#"{"maxIntervalMs":-5}"#,
-        r#"{"onUpdate":"log"}"#,
-        r#"{"pollMs":10}"#,
-    ] {
-        let error = rejects(client.get_wait(&key, &json(options)), options).await;
-        assert_error(&error, "invalid_argument", "tokenio", options);
-        assert_details(&error, 0, false, None, options);
-    }
-    assert!(log(&key).await.is_empty());
 }

@@ -24,23 +24,6 @@ pub fn default_base_url(instance_id: &str, environment: Environment) -> String {
     url
 }
 
-/// Checks an instance id: the DNS label Gr4vy issues (letters, digits, `-`).
-pub fn validate_instance_id(instance_id: &str) -> Result<(), Error> {
-    let valid = !instance_id.is_empty()
-        && instance_id.len() <= 63
-        && instance_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::invalid_argument(
-            Provider::Gr4vy,
-            "instanceId must be your Gr4vy instance id (letters, digits and '-'), or set baseUrl.",
-        ))
-    }
-}
-
 /// What the provision call sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProvisionParams {
@@ -292,10 +275,6 @@ mod tests {
             default_base_url("acme", Environment::Production),
             "https://api.acme.gr4vy.app"
         );
-        assert!(validate_instance_id("acme-1").is_ok());
-        for bad in ["", "a.b", "a/b", "évil"] {
-            assert!(validate_instance_id(bad).is_err());
-        }
     }
 
     #[test]

@@ -358,6 +358,7 @@ const VITE_INDEX_HTML = `<!doctype html>
 `;
 
 const VITE_MAIN_JS = `import { TokenIoClient, TruemedClient, Gr4vyClient, TokenStatusError } from 'token-status';
+import { shellChecks } from './shell-checks.js';
 
 const query = new URLSearchParams(location.search);
 const sim = query.get('sim');
@@ -416,6 +417,9 @@ async function main() {
   // (d) an explicit opt-in allows a credential in the browser.
   const allowed = new TokenIoClient({ baseUrl: sim + '/tokenio', bearerToken: '${TOKENIO_BEARER}', allowBrowserCredentials: true });
   results.allowed = await allowed.getTokenRequestResult(query.get('directFlow'));
+
+  // (e) every option and argument check of the shell, as a browser sees them.
+  results.shell = await shellChecks({ TokenIoClient, TruemedClient, Gr4vyClient, TokenStatusError }, { sim, browser: true });
 }
 
 main().then(
@@ -425,6 +429,14 @@ main().then(
   document.getElementById('out').textContent = JSON.stringify(results, null, 2);
   window.__results = results;
 });
+`;
+
+// The shell's option and argument checks (tests/package/shell-checks.js), in Node.
+const SHELL_CHECKS = readFileSync(join(ROOT, 'tests', 'package', 'shell-checks.js'), 'utf8');
+const SHELL_CONSUMER = `import * as mod from 'token-status';
+import { shellChecks } from './shell-checks.js';
+const cfg = JSON.parse(process.env.TOKEN_STATUS_TEST);
+console.log(JSON.stringify(await shellChecks(mod, { sim: cfg.sim, browser: false })));
 `;
 
 // TypeScript consumers. `Equals` is exact type equality (not mere assignability).
@@ -635,6 +647,8 @@ before(async () => {
         'package.json': { name: 'consumer-esm', private: true, type: 'module' },
         'main.js': ESM_CONSUMER,
         'invalid-args.js': INVALID_ARGS_CONSUMER,
+        'shell-checks.js': SHELL_CHECKS,
+        'shell.js': SHELL_CONSUMER,
       }),
       makeProject('node-cjs', {
         'package.json': { name: 'consumer-cjs', private: true },
@@ -648,6 +662,7 @@ before(async () => {
         'package.json': { name: 'consumer-vite', private: true, type: 'module' },
         'index.html': VITE_INDEX_HTML,
         'main.js': VITE_MAIN_JS,
+        'shell-checks.js': SHELL_CHECKS,
       }),
       makeProject('ts-bundler', {
         'package.json': { name: 'consumer-ts-bundler', private: true, type: 'module' },
@@ -838,6 +853,12 @@ describe('Node', () => {
   });
 });
 
+test('Node: every option and argument check of the shell (constructors throw, methods reject, nothing sent)', async () => {
+  const { out } = await runNode(projects.esm, 'shell.js', { sim: sim.url }, { timeout: 30_000 });
+  assert.ok(out.checks >= 294, `only ${out.checks} checks ran`);
+  assert.deepEqual(out.failures, []);
+});
+
 /**
  * Opens the Vite app at `origin` with fresh simulator flows, waits for its results and returns
  * them with everything the page logged (console lines and `pageerror: …`).
@@ -937,6 +958,10 @@ describe('Vite app in Chromium', () => {
     // (d) explicit opt-in.
     assert.equal(results.allowed.state, 'succeeded');
     assert.equal(results.allowed.id, directFlow.id);
+
+    // (e) the shell's checks, browser rules (insecure_credentials) included.
+    assert.ok(results.shell.checks >= 294, `only ${results.shell.checks} checks ran`);
+    assert.deepEqual(results.shell.failures, []);
 
     t.diagnostic(`served: ${served.map((s) => `${s.path} (${s.type})`).join(', ')}`);
   });
@@ -1064,7 +1089,7 @@ describe('package shape', () => {
     assert.ok(existsSync(join(installed, root.import.types)) && existsSync(join(installed, root.require.types)));
     // The browser entry imports only the web glue, never Node built-ins.
     const browserEntry = readFileSync(join(installed, root.import.default), 'utf8');
-    assert.match(browserEntry, /from '\.\/web\/token_status\.js'/);
+    assert.match(browserEntry, /from ["']\.\/web\/token_status\.js["']/);
     assert.doesNotMatch(browserEntry, /require\(|node:/);
     assert.deepEqual(manifest.dependencies ?? {}, {}, 'no runtime dependencies');
   });

@@ -8,10 +8,13 @@
 
 #![allow(dead_code)]
 
+mod clients;
+
+pub use clients::{Gr4vyClient, TokenIoClient, TruemedClient};
+
 use gloo_net::http::Request;
 use js_sys::{Array, Date, Function, JSON, Math, Object, Promise, Reflect};
 use std::cell::Cell;
-use token_status::js::{Gr4vyClient, TokenIoClient, TruemedClient};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;

@@ -1,0 +1,203 @@
+// The public classes: `TruemedClient`, `Gr4vyClient` and `TokenIoClient`. They check options and
+// arguments here (js/options.js), then hand checked values to the WebAssembly core, which they
+// wait for when a call comes before it has loaded. Each package entry supplies the core with
+// `provideCore` (at once, or as a promise) and never awaits at top level.
+import { TokenStatusError } from './error.js';
+import { callArgs, checkId, clientSettings, listFilter, provisionArgs } from './options.js';
+
+/** The loaded core's exports, once ready. */
+let core;
+/** While the core is loading: a promise that settles when it is ready or has failed. */
+let loading;
+/** Why the core could not be loaded: `{ kind, message, cause }`. */
+let failure;
+
+function ready(exports) {
+  exports.__setErrorClass(TokenStatusError);
+  core = exports;
+}
+
+/**
+ * Gives the shell its core: the wasm-bindgen exports, or a promise of them that rejects with
+ * `{ kind, message, cause }` when loading failed. Called once by each entry file.
+ */
+export function provideCore(source) {
+  if (typeof source?.then !== 'function') return ready(source);
+  loading = source.then(ready, (reason) => {
+    failure = reason;
+  });
+}
+
+/** Records that the core could not be loaded; every call rejects with this. */
+export function coreFailed(kind, message, cause) {
+  failure = { kind, message, cause };
+}
+
+/** The error every call rejects with when the core could not be loaded. */
+const failureError = (provider) =>
+  new TokenStatusError(failure.message, {
+    kind: failure.kind,
+    provider,
+    retryable: false,
+    cause: failure.cause,
+  });
+
+/** One client's settings and, once the core has loaded, its core object. */
+class Handle {
+  constructor(provider, options) {
+    this.provider = provider;
+    this.settings = clientSettings(provider, options);
+    this.core = undefined;
+  }
+
+  /**
+   * Runs `call(coreClient)` now when the core has loaded, else once it has. `prepare` checks
+   * the arguments first, synchronously; whatever it throws becomes the rejection.
+   */
+  run(prepare, call) {
+    let args;
+    try {
+      args = prepare();
+      if (core !== undefined) return call(this.client(), args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (failure !== undefined) return Promise.reject(failureError(this.provider));
+    return loading.then(() => {
+      if (failure !== undefined) throw failureError(this.provider);
+      return call(this.client(), args);
+    });
+  }
+
+  client() {
+    this.core ??= new core.Core(this.provider, this.settings);
+    return this.core;
+  }
+
+  free() {
+    this.core?.free();
+    this.core = undefined;
+  }
+}
+
+/** Client for Truemed provision token requests. */
+export class TruemedClient {
+  #handle;
+
+  /** `new TruemedClient({ apiKey?, ...ClientOptions })`; throws `TokenStatusError` for bad options. */
+  constructor(options) {
+    this.#handle = new Handle('truemed', options);
+  }
+
+  /** Looks up one provision token request. */
+  getProvisionTokenRequest(provisionTokenRequestId, options) {
+    return this.#handle.run(
+      () => [checkId('truemed', provisionTokenRequestId, 'provisionTokenRequestId'), ...callArgs('truemed', options, false)],
+      (c, [id, signal, timeoutMs]) => c.read(id, signal, timeoutMs),
+    );
+  }
+
+  /** Polls a provision token request until it is provisioned (or the deadline passes). */
+  waitForProvisionTokenRequest(provisionTokenRequestId, options) {
+    return this.#handle.run(
+      () => [checkId('truemed', provisionTokenRequestId, 'provisionTokenRequestId'), ...callArgs('truemed', options, true)],
+      (c, [id, ...wait]) => c.waitFor(id, undefined, ...wait),
+    );
+  }
+
+  /** Frees the client's WebAssembly memory now instead of at garbage collection. */
+  free() {
+    this.#handle.free();
+  }
+}
+
+/** Client for Gr4vy payment service tokens. */
+export class Gr4vyClient {
+  #handle;
+
+  /** `new Gr4vyClient({ instanceId?, bearerToken?, merchantAccountId?, ...ClientOptions })`. */
+  constructor(options) {
+    this.#handle = new Handle('gr4vy', options);
+  }
+
+  /** Provisions a payment service token (POST, never retried once sent). */
+  provisionPaymentServiceToken(paymentMethodId, params, options) {
+    return this.#handle.run(
+      () => [checkId('gr4vy', paymentMethodId, 'paymentMethodId'), ...provisionArgs(params), ...callArgs('gr4vy', options, false)],
+      (c, args) => c.provision(...args),
+    );
+  }
+
+  /** Lists a payment method's payment service tokens, optionally for one payment service. */
+  listPaymentServiceTokens(paymentMethodId, params, options) {
+    return this.#handle.run(
+      () => [checkId('gr4vy', paymentMethodId, 'paymentMethodId'), listFilter(params), ...callArgs('gr4vy', options, false)],
+      (c, args) => c.list(...args),
+    );
+  }
+
+  /** One payment service token's status (lists the payment method's tokens and picks it). */
+  getPaymentServiceToken(paymentMethodId, paymentServiceTokenId, options) {
+    return this.#handle.run(
+      () => [
+        checkId('gr4vy', paymentMethodId, 'paymentMethodId'),
+        checkId('gr4vy', paymentServiceTokenId, 'paymentServiceTokenId'),
+        ...callArgs('gr4vy', options, false),
+      ],
+      (c, args) => c.pick(...args),
+    );
+  }
+
+  /**
+   * Polls one payment service token until it succeeds or fails (`action_required` keeps
+   * polling: the buyer may still approve), or the deadline passes.
+   */
+  waitForPaymentServiceToken(paymentMethodId, paymentServiceTokenId, options) {
+    return this.#handle.run(
+      () => [
+        checkId('gr4vy', paymentMethodId, 'paymentMethodId'),
+        checkId('gr4vy', paymentServiceTokenId, 'paymentServiceTokenId'),
+        ...callArgs('gr4vy', options, true),
+      ],
+      (c, args) => c.waitFor(...args),
+    );
+  }
+
+  /** Frees the client's WebAssembly memory now instead of at garbage collection. */
+  free() {
+    this.#handle.free();
+  }
+}
+
+/** Client for Token.io token request results. */
+export class TokenIoClient {
+  #handle;
+
+  /** `new TokenIoClient({ bearerToken?, basicCredentials?, ...ClientOptions })`. */
+  constructor(options) {
+    this.#handle = new Handle('tokenio', options);
+  }
+
+  /** Looks up one token request's result. */
+  getTokenRequestResult(tokenRequestId, options) {
+    return this.#handle.run(
+      () => [checkId('tokenio', tokenRequestId, 'tokenRequestId'), ...callArgs('tokenio', options, false)],
+      (c, [id, signal, timeoutMs]) => c.read(id, signal, timeoutMs),
+    );
+  }
+
+  /** Polls a token request until it is processed, rejected or expired (or the deadline passes). */
+  waitForTokenRequestResult(tokenRequestId, options) {
+    return this.#handle.run(
+      () => [checkId('tokenio', tokenRequestId, 'tokenRequestId'), ...callArgs('tokenio', options, true)],
+      (c, [id, ...wait]) => c.waitFor(id, undefined, ...wait),
+    );
+  }
+
+  /** Frees the client's WebAssembly memory now instead of at garbage collection. */
+  free() {
+    this.#handle.free();
+  }
+}
+
+export { TokenStatusError };

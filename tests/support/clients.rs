@@ -1,0 +1,157 @@
+//! The suite's stand-ins for the shell's classes: the same method names as `TruemedClient`,
+//! `Gr4vyClient` and `TokenIoClient`, forwarding to the exported [`Core`] the way `js/clients.js`
+//! does. They check nothing: the suite hands them valid types, since judging option and argument
+//! types is the shell's job and is tested against the packed package (tests/package/shell.test.mjs).
+//! What an id, a security code or an answer means is the core's, and is what this suite tests.
+
+use js_sys::{Function, Promise, Reflect};
+use token_status::js::Core;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::AbortSignal;
+
+fn get(options: &JsValue, key: &str) -> JsValue {
+    if options.is_object() {
+        Reflect::get(options, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+fn signal(options: &JsValue) -> Option<AbortSignal> {
+    let signal = get(options, "signal");
+    signal.is_object().then(|| signal.unchecked_into())
+}
+
+fn number(options: &JsValue, key: &str) -> Option<f64> {
+    get(options, key).as_f64()
+}
+
+fn string(value: &JsValue, what: &str) -> String {
+    value
+        .as_string()
+        .unwrap_or_else(|| panic!("{what}: the suite passes strings (types are the shell's)"))
+}
+
+/// `waitFor` with the options a `waitFor…` call takes.
+fn wait(core: &Core, id: &JsValue, token: Option<String>, options: &JsValue) -> Promise {
+    let on_update = get(options, "onUpdate");
+    core.wait_for(
+        string(id, "id"),
+        token,
+        signal(options),
+        number(options, "timeoutMs"),
+        number(options, "deadlineMs"),
+        number(options, "intervalMs"),
+        number(options, "maxIntervalMs"),
+        on_update
+            .is_function()
+            .then(|| on_update.unchecked_into::<Function>()),
+    )
+}
+
+/// The shell's `TruemedClient`, over [`Core`].
+pub struct TruemedClient(Core);
+
+impl TruemedClient {
+    pub fn new(options: JsValue) -> Result<TruemedClient, JsValue> {
+        Core::new("truemed", options).map(TruemedClient)
+    }
+
+    pub fn get_provision_token_request(&self, id: JsValue, options: JsValue) -> Promise {
+        self.0.read(
+            string(&id, "id"),
+            signal(&options),
+            number(&options, "timeoutMs"),
+        )
+    }
+
+    pub fn wait_for_provision_token_request(&self, id: JsValue, options: JsValue) -> Promise {
+        wait(&self.0, &id, None, &options)
+    }
+}
+
+/// The shell's `TokenIoClient`, over [`Core`].
+pub struct TokenIoClient(Core);
+
+impl TokenIoClient {
+    pub fn new(options: JsValue) -> Result<TokenIoClient, JsValue> {
+        Core::new("tokenio", options).map(TokenIoClient)
+    }
+
+    pub fn get_token_request_result(&self, id: JsValue, options: JsValue) -> Promise {
+        self.0.read(
+            string(&id, "id"),
+            signal(&options),
+            number(&options, "timeoutMs"),
+        )
+    }
+
+    pub fn wait_for_token_request_result(&self, id: JsValue, options: JsValue) -> Promise {
+        wait(&self.0, &id, None, &options)
+    }
+}
+
+/// The shell's `Gr4vyClient`, over [`Core`].
+pub struct Gr4vyClient(Core);
+
+impl Gr4vyClient {
+    pub fn new(options: JsValue) -> Result<Gr4vyClient, JsValue> {
+        Core::new("gr4vy", options).map(Gr4vyClient)
+    }
+
+    pub fn provision_payment_service_token(
+        &self,
+        payment_method_id: JsValue,
+        params: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        let code = get(&params, "securityCode");
+        self.0.provision(
+            string(&payment_method_id, "paymentMethodId"),
+            string(&get(&params, "paymentServiceId"), "paymentServiceId"),
+            string(&get(&params, "redirectUrl"), "redirectUrl"),
+            code.as_string(),
+            signal(&options),
+            number(&options, "timeoutMs"),
+        )
+    }
+
+    pub fn list_payment_service_tokens(
+        &self,
+        payment_method_id: JsValue,
+        params: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        self.0.list(
+            string(&payment_method_id, "paymentMethodId"),
+            get(&params, "paymentServiceId").as_string(),
+            signal(&options),
+            number(&options, "timeoutMs"),
+        )
+    }
+
+    pub fn get_payment_service_token(
+        &self,
+        payment_method_id: JsValue,
+        token_id: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        self.0.pick(
+            string(&payment_method_id, "paymentMethodId"),
+            string(&token_id, "paymentServiceTokenId"),
+            signal(&options),
+            number(&options, "timeoutMs"),
+        )
+    }
+
+    pub fn wait_for_payment_service_token(
+        &self,
+        payment_method_id: JsValue,
+        token_id: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        let token = string(&token_id, "paymentServiceTokenId");
+        wait(&self.0, &payment_method_id, Some(token), &options)
+    }
+}
