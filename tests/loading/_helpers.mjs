@@ -300,7 +300,8 @@ export function assertLoaded(load, context, id) {
 /**
  * A load whose .wasm cannot be used (`mode` '404' or 'garbage'): in `context`, the constructors
  * still validated synchronously, and every call rejected (never hung) with a TokenStatusError of
- * `kind` whose message names the .wasm; nothing went uncaught.
+ * `kind` whose message names the .wasm it asked for (and the HTTP status of a 404) and says what to
+ * check; nothing went uncaught. `load.site` is the serveSite that answered.
  */
 export function assertLoadFailed(load, context, mode, kind) {
   const r = contextOf(load, context, mode);
@@ -315,7 +316,11 @@ export function assertLoadFailed(load, context, mode, kind) {
     assert.equal(e.instanceOf, true, `${when}: a TokenStatusError, got ${e.name}: ${e.message}`);
     assert.equal(e.name, 'TokenStatusError');
     assert.equal(e.kind, kind, `${when}: kind (message: ${e.message})`);
-    assert.match(e.message, /\.wasm/, `${when}: the message names the .wasm: ${e.message}`);
+    const asked = load.site.wasmAnswers.map((a) => a.path);
+    assert.ok(asked.some((path) => e.message.includes(path)), `${when}: the message names the .wasm it asked for (${asked.join(', ')}): ${e.message}`);
+    assert.match(e.message, /\bcheck\b/i, `${when}: the message says what to check: ${e.message}`);
+    if (mode === '404') assert.match(e.message, /\b404\b/, `${when}: the message gives the HTTP status: ${e.message}`);
+    assert.ok(!e.message.includes(SIM_CREDENTIAL), 'the message holds no credential');
   }
   assertConstructorChecks(r.later, 'after the failed load');
   assert.deepEqual(problems(load, mode), [], 'nothing uncaught, no console error');

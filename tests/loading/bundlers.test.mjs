@@ -17,7 +17,7 @@ import { launchChromium, serveStatic, startFirefox } from '../support/browser.mj
 import { ROOT, installProject, killChildren, packPkg, run, show, walk } from '../support/packed.mjs';
 import {
   PROJECTS, SIM_CREDENTIAL, assertLoadFailed, assertLoaded, flowId, limiter, openInChromium, openInFirefox,
-  serveSite, simRequests, wasmUrls,
+  parseJs, serveSite, simRequests, wasmUrls,
 } from './_helpers.mjs';
 
 const WORK = join(ROOT, 'build', 'loading-tests', 'bundlers');
@@ -143,6 +143,13 @@ describe('builds with stock configurations', { concurrency: true }, () => {
       assert.ok(emitted.length >= 1, `a .wasm was emitted into ${relative(dirs[name], built.root)}`);
       const original = readFileSync(join(dirs[name], 'node_modules', 'token-status', 'web', 'token_status_bg.wasm'));
       for (const f of emitted) assert.ok(readFileSync(f).equals(original), `${relative(dirs[name], f)} is the package's .wasm`);
+      if (name === 'vite') {
+        // Vite's default worker.format is iife, for module workers too: both worker bundles are
+        // classic scripts (no import/export, no import.meta), which a top-level await cannot be in.
+        const workers = walk(built.root).filter((f) => /\/w(-classic)?-[\w-]+\.js$/.test(f));
+        assert.equal(workers.length, 2, `two worker bundles: ${walk(built.root).map((f) => relative(built.root, f)).join(', ')}`);
+        for (const f of workers) parseJs(readFileSync(f, 'utf8'), relative(built.root, f), 'script');
+      }
       const warnings = built.output.split('\n').filter((l) => /warn|\(!\)/i.test(l));
       if (warnings.length) t.diagnostic(`warnings:\n${warnings.join('\n')}`);
     });
