@@ -11,7 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { createSimulator } from '../../www/simulator.mjs';
 import { launchChromium, serveStatic, startFirefox } from '../support/browser.mjs';
 import { ROOT, installProject, killChildren, packPkg, run, show, walk } from '../support/packed.mjs';
@@ -162,6 +162,21 @@ describe('builds with stock configurations', { concurrency: true }, () => {
     assert.deepEqual(built.copied.map((c) => c.bundle).sort(), ['dist/main.js', 'dist/w.js'],
       'one new URL(\'….wasm\', import.meta.url) in each bundle');
     assert.equal(new Set(built.copied.map((c) => c.target)).size, 1, 'both bundles look in the same place');
+  });
+
+  test('the packed README tells esbuild users to copy the .wasm where the bundle looks for it', async () => {
+    const built = await builds.esbuild;
+    assert.ok(built.ok, built.why);
+    // Where the bundle looks, relative to itself: e.g. `web/` for './web/token_status_bg.wasm'.
+    const folder = posix.dirname(posix.normalize(built.copied[0].url));
+    const readme = readFileSync(join(dirs.esbuild, 'node_modules', 'token-status', 'README.md'), 'utf8');
+    // Paragraphs and list items that speak of esbuild and the .wasm.
+    const advice = readme.split(/\n\s*\n|\n(?=\s*[-*] )/).filter((b) => /esbuild/i.test(b) && b.includes('token_status_bg.wasm'));
+    assert.ok(advice.length > 0, 'the README says what esbuild users do with token_status_bg.wasm');
+    const spans = advice.flatMap((b) => [...b.matchAll(/`([^`]+)`/g)].map((m) => m[1].trim()));
+    const names = folder === '.' ? ['./', 'token_status_bg.wasm'] : [`${folder}/`, folder, `${folder}/token_status_bg.wasm`];
+    assert.ok(spans.some((span) => names.includes(span) || (span.endsWith(`/${folder}/`) && !span.includes('node_modules'))),
+      `the esbuild advice names the place the bundle looks (${names.join(' or ')}, beside the bundle): ${advice.join('\n')}`);
   });
 });
 
