@@ -50,7 +50,7 @@ const manifest = (name, type) => ({ name: `loading-${name}`, private: true, ...(
 
 /**
  * Each consumer project: its files, how it builds (null: no build), which directory is served,
- * and the contexts (page and workers) its page reports on.
+ * the contexts (page and workers) its page reports on, and files the page must fetch as they are.
  */
 export const PROJECTS = {
   // Vite's defaults, no config file: worker.format is 'iife' for module and classic workers.
@@ -102,6 +102,8 @@ export const PROJECTS = {
     build: null,
     serve: '.',
     contexts: ['page'],
+    // What the browser must have fetched from the installed package, unbundled.
+    fetches: ['/node_modules/token-status/index.js', '/node_modules/token-status/web/token_status.js'],
   },
 };
 

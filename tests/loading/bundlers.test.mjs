@@ -188,6 +188,9 @@ async function checkContext(browserName, bundler, context, mode) {
     const id = flowId(bundler, context);
     assertLoaded(load, context, id);
     assert.ok(load.site.served.some((s) => s.path.endsWith('.wasm') && s.type === 'application/wasm'), 'the .wasm was fetched');
+    for (const path of PROJECTS[bundler].fetches ?? []) {
+      assert.ok(load.site.served.some((s) => s.path === path), `${path} was fetched`);
+    }
     const log = await simRequests(control.url, id);
     assert.ok(log.length >= 2, `the calls reached the simulator (${log.length} requests)`);
     for (const entry of log) assert.equal(entry.headers.authorization, `Bearer ${SIM_CREDENTIAL}`);
