@@ -3,7 +3,7 @@
 // wait for when a call comes before it has loaded. Each package entry supplies the core with
 // `provideCore` (at once, or as a promise) and never awaits at top level.
 import { TokenStatusError } from './error.js';
-import { callArgs, checkId, clientSettings, listFilter, provisionArgs } from './options.js';
+import { callArgs, checkId, clientSettings, invalid, listFilter, provisionArgs } from './options.js';
 
 /** The loaded core's exports, once ready. */
 let core;
@@ -74,6 +74,19 @@ class Handle {
     return this.core;
   }
 
+  /** Hands `status` to the client's waits in flight; how many it reached. */
+  notify(status) {
+    let text;
+    try {
+      text = typeof status === 'object' && status !== null && !Array.isArray(status) ? JSON.stringify(status) : undefined;
+    } catch {
+      // Not plain data (a cycle, a BigInt): not a status.
+    }
+    if (text === undefined) throw invalid(this.provider, 'notify(status) takes a TokenStatus object, as a status call returned it.');
+    // Before the core has loaded, no wait has started.
+    return core === undefined ? 0 : this.client().notify(text);
+  }
+
   free() {
     this.core?.free();
     this.core = undefined;
@@ -103,6 +116,15 @@ export class TruemedClient {
       () => [checkId('truemed', provisionTokenRequestId, 'provisionTokenRequestId'), ...callArgs('truemed', options, true)],
       (c, [id, ...wait]) => c.waitFor(id, undefined, ...wait),
     );
+  }
+
+  /**
+   * Hands a status learned elsewhere (a webhook your server received and pushed to this page,
+   * say) to this client's waits on its id: a terminal status resolves them at once, another
+   * reaches their `onUpdate`. Returns how many waits it reached.
+   */
+  notify(status) {
+    return this.#handle.notify(status);
   }
 
   /** Frees the client's WebAssembly memory now instead of at garbage collection. */
@@ -163,6 +185,15 @@ export class Gr4vyClient {
     );
   }
 
+  /**
+   * Hands a status learned elsewhere (a webhook your server received and pushed to this page,
+   * say) to this client's waits on its id: a terminal status resolves them at once, another
+   * reaches their `onUpdate`. Returns how many waits it reached.
+   */
+  notify(status) {
+    return this.#handle.notify(status);
+  }
+
   /** Frees the client's WebAssembly memory now instead of at garbage collection. */
   free() {
     this.#handle.free();
@@ -192,6 +223,15 @@ export class TokenIoClient {
       () => [checkId('tokenio', tokenRequestId, 'tokenRequestId'), ...callArgs('tokenio', options, true)],
       (c, [id, ...wait]) => c.waitFor(id, undefined, ...wait),
     );
+  }
+
+  /**
+   * Hands a status learned elsewhere (a webhook your server received and pushed to this page,
+   * say) to this client's waits on its id: a terminal status resolves them at once, another
+   * reaches their `onUpdate`. Returns how many waits it reached.
+   */
+  notify(status) {
+    return this.#handle.notify(status);
   }
 
   /** Frees the client's WebAssembly memory now instead of at garbage collection. */

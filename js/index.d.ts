@@ -185,6 +185,13 @@ export declare class TruemedClient {
     provisionTokenRequestId: string,
     options?: WaitOptions<TruemedTokenStatus>,
   ): Promise<TruemedTokenStatus>;
+  /**
+   * Hands a status learned elsewhere (a webhook your server received and pushed to this page,
+   * say) to this client's in-flight waits on its id: a terminal status resolves them at once,
+   * another reaches their `onUpdate`. Returns how many waits it reached (0 for another
+   * provider's status).
+   */
+  notify(status: TokenStatus): number;
   /** Frees the client's memory now instead of at garbage collection. */
   free(): void;
 }
@@ -234,6 +241,13 @@ export declare class Gr4vyClient {
     paymentServiceTokenId: string,
     options?: WaitOptions<Gr4vyTokenStatus>,
   ): Promise<Gr4vyTokenStatus>;
+  /**
+   * Hands a status learned elsewhere (a webhook your server received and pushed to this page,
+   * say) to this client's in-flight waits on its id: a terminal status resolves them at once,
+   * another reaches their `onUpdate`. Returns how many waits it reached (0 for another
+   * provider's status).
+   */
+  notify(status: TokenStatus): number;
   /** Frees the client's memory now instead of at garbage collection. */
   free(): void;
 }
@@ -253,6 +267,13 @@ export declare class TokenIoClient {
   getTokenRequestResult(tokenRequestId: string, options?: CallOptions): Promise<TokenIoTokenStatus>;
   /** Polls until `PROCESSED`, `REJECTED` or `EXPIRED` (each resolves); rejects only on errors and the deadline. */
   waitForTokenRequestResult(tokenRequestId: string, options?: WaitOptions<TokenIoTokenStatus>): Promise<TokenIoTokenStatus>;
+  /**
+   * Hands a status learned elsewhere (a webhook your server received and pushed to this page,
+   * say) to this client's in-flight waits on its id: a terminal status resolves them at once,
+   * another reaches their `onUpdate`. Returns how many waits it reached (0 for another
+   * provider's status).
+   */
+  notify(status: TokenStatus): number;
   /** Frees the client's memory now instead of at garbage collection. */
   free(): void;
 }

@@ -11,8 +11,8 @@ const COMMON = ['environment', 'baseUrl', 'timeoutMs', 'retry', 'headers', 'allo
 
 /** Options only one client takes, after the common ones. */
 const PROVIDER_OPTIONS = {
-  truemed: ['apiKey'],
-  gr4vy: ['instanceId', 'bearerToken', 'merchantAccountId'],
+  truemed: ['apiKey', 'webhookSecret'],
+  gr4vy: ['instanceId', 'bearerToken', 'privateKey', 'scopes', 'merchantAccountId', 'webhookSecrets'],
   tokenio: ['bearerToken', 'basicCredentials'],
 };
 
@@ -161,6 +161,16 @@ function checkBearer(fields) {
   }
 }
 
+/** A list of non-empty strings without control characters (one string counts as a list of one). */
+function stringList(fields, field, rule) {
+  const value = fields.get(field);
+  if (value === undefined) return undefined;
+  const list = Array.isArray(value) ? value : [value];
+  const ok = list.length > 0 && list.every((item) => typeof item === 'string' && item.trim() !== '' && !CONTROL.test(item) && wellFormed(item));
+  if (!ok) throw fields.invalid(field, rule);
+  return list;
+}
+
 /**
  * True in a browser page or a browser worker; false in Node, Deno, Bun and edge workers (none
  * of which has a `document` or a `WorkerGlobalScope` global object).
@@ -201,6 +211,11 @@ export function clientSettings(provider, options) {
   settings.headers = checkHeaders(fields);
   const allowBrowser = fields.boolean('allowBrowserCredentials') ?? false;
   let credential = Object.keys(settings.headers).some((name) => CREDENTIAL_HEADERS.includes(name));
+  const secretsOption = provider === 'truemed' ? 'webhookSecret' : provider === 'gr4vy' ? 'webhookSecrets' : undefined;
+  if (secretsOption !== undefined) {
+    settings.webhookSecrets = stringList(fields, secretsOption, 'a non-empty string or a non-empty list of them (the dashboard\'s webhook secrets)');
+    credential ||= settings.webhookSecrets !== undefined;
+  }
   if (provider === 'truemed') {
     settings.apiKey = fields.string('apiKey');
     credential ||= settings.apiKey !== undefined;
@@ -208,7 +223,22 @@ export function clientSettings(provider, options) {
     settings.bearerToken = checkBearer(fields);
     credential ||= settings.bearerToken !== undefined;
   }
-  if (provider === 'gr4vy') settings.merchantAccountId = fields.string('merchantAccountId');
+  if (provider === 'gr4vy') {
+    settings.merchantAccountId = fields.string('merchantAccountId');
+    const privateKey = fields.get('privateKey');
+    if (privateKey !== undefined && (typeof privateKey !== 'string' || privateKey.trim() === '')) {
+      throw fields.invalid('privateKey', 'the PEM text of your Gr4vy API key');
+    }
+    if (privateKey !== undefined && settings.bearerToken !== undefined) {
+      throw invalid(provider, 'Pass either bearerToken or privateKey, not both.');
+    }
+    settings.privateKey = privateKey;
+    credential ||= privateKey !== undefined;
+    settings.scopes = stringList(fields, 'scopes', 'a non-empty list of Gr4vy scopes, such as ["payment-methods.read"]');
+    if (settings.scopes !== undefined && privateKey === undefined) {
+      throw invalid(provider, 'scopes go with privateKey: they are claims of the tokens minted from it.');
+    }
+  }
   if (provider === 'tokenio') {
     const basic = fields.string('basicCredentials');
     if (basic !== undefined && settings.bearerToken !== undefined) {

@@ -78,6 +78,9 @@ if [ -z "$TOKEN_STATUS_SIM_URL" ]; then
   echo "the simulator did not start: see $sim_log"
   record simulator-start 0 1 1
 else
+  # The headless runner gives a whole browser run WASM_BINDGEN_TEST_TIMEOUT seconds (default 20):
+  # the suite takes about that on a quiet machine, so allow for a busy one.
+  export WASM_BINDGEN_TEST_TIMEOUT=180
   rust_tests wasm-node wasm-pack test --node --mode no-install --test integration
   WASM_BINDGEN_USE_BROWSER=1 rust_tests wasm-chromium \
     wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)" --mode no-install --test integration

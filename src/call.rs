@@ -10,6 +10,8 @@ use crate::providers::{error_details, tokenio};
 use crate::retry::server_hint_ms;
 use crate::status::Provider;
 use crate::text::{push_ms, push_u32};
+use crate::waits::Mailbox;
+pub use crate::waits::WakeOn;
 
 /// Why an attempt produced no HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +22,9 @@ pub enum Transport {
     Timeout,
     /// The caller's signal fired.
     Aborted,
+    /// A terminal status was pushed to the wait this call belongs to (a webhook, `notify()`):
+    /// the attempt or the delay was cut short, and the wait resolves with that status.
+    Interrupted,
 }
 
 /// Why a `bearerToken` function gave no token.
@@ -41,8 +46,10 @@ pub enum TokenFailure {
 pub trait Env {
     /// Sends one request and reads its body (at most 4 MiB), within `timeout_ms`.
     async fn send(&self, request: &Request, timeout_ms: f64) -> Result<Response, Transport>;
-    /// Waits `ms` milliseconds.
-    async fn sleep(&self, ms: f64) -> Result<(), Transport>;
+    /// Waits `ms` milliseconds. Inside a wait, what is pushed to its mailbox may end the sleep
+    /// early with [`Transport::Interrupted`]: a terminal status always, anything with
+    /// [`WakeOn::Anything`].
+    async fn sleep(&self, ms: f64, wake: WakeOn) -> Result<(), Transport>;
     /// Calls the `bearerToken` function for one attempt; a promise it returns may take at most
     /// `timeout_ms`, and the caller's signal ends the wait for it at once.
     async fn bearer_token(&self, timeout_ms: f64) -> Result<String, TokenFailure>;
@@ -54,6 +61,12 @@ pub trait Env {
     fn random(&self) -> f64;
     /// True once the caller's signal has fired.
     fn aborted(&self) -> bool;
+    /// The mailbox of the wait this call belongs to, if it is part of one: statuses pushed by
+    /// verified webhooks and `notify()`. `send` is cut short (with [`Transport::Interrupted`])
+    /// when a terminal status arrives in it.
+    fn mailbox(&self) -> Option<&Mailbox> {
+        None
+    }
 }
 
 /// One logical call.
@@ -124,7 +137,7 @@ pub async fn execute<E: Env, T>(
                 error.retry_after_ms = server_hint_ms(&response, env.epoch_ms());
                 error
             }
-            Err(Transport::Aborted) => {
+            Err(Transport::Aborted | Transport::Interrupted) => {
                 return Err(finish(aborted(provider), attempts, config, &tokens));
             }
             Err(Transport::Timeout) if deadline_bound => {
@@ -150,7 +163,8 @@ pub async fn execute<E: Env, T>(
                 return Err(finish(error, attempts, config, &tokens));
             }
         }
-        if env.sleep(delay).await.is_err() {
+        // Only a terminal status ends a retry delay: the wait then resolves with it.
+        if env.sleep(delay, WakeOn::Terminal).await.is_err() {
             return Err(finish(aborted(provider), attempts, config, &tokens));
         }
     }
@@ -326,10 +340,12 @@ pub(crate) mod testing {
     //! A scripted [`Env`] with a virtual clock, and a tiny executor for its always-ready futures.
 
     use super::*;
+    use crate::waits::{WaitKey, Waits};
     use std::cell::{Cell, RefCell};
     use std::collections::VecDeque;
     use std::future::Future;
     use std::pin::pin;
+    use std::rc::Rc;
     use std::task::{Context, Poll, Waker};
 
     /// Polls a future that never waits on anything outside itself.
@@ -348,6 +364,14 @@ pub(crate) mod testing {
         Answer(u16, &'static [(&'static str, &'static str)], &'static str),
         Fail(Transport),
         Slow(f64, Box<Step>),
+        /// Something is pushed to the client's waits while the request is in flight.
+        Push(Box<Push>, Box<Step>),
+    }
+
+    /// What a webhook or `notify()` pushes.
+    pub enum Push {
+        Status(Box<crate::status::TokenStatus>),
+        PollNow(&'static str),
     }
 
     /// The fake: answers `send` from a script, advances a virtual clock, records everything.
@@ -360,6 +384,13 @@ pub(crate) mod testing {
         pub random: f64,
         pub tokens: RefCell<VecDeque<Result<String, TokenFailure>>>,
         pub abort_after_sends: Cell<Option<usize>>,
+        /// The client's waits, and the mailbox of the wait under test (see [`FakeEnv::waiting`]).
+        pub waits: Waits,
+        pub mailbox: Option<Rc<Mailbox>>,
+        /// For each sleep in turn: something pushed halfway through it, or nothing.
+        pub sleep_pushes: RefCell<VecDeque<Option<Push>>>,
+        /// How many pushes reached a wait.
+        pub reached: Cell<usize>,
     }
 
     impl FakeEnv {
@@ -373,31 +404,72 @@ pub(crate) mod testing {
                 random: 0.5,
                 tokens: RefCell::new(VecDeque::new()),
                 abort_after_sends: Cell::new(None),
+                waits: Waits::default(),
+                mailbox: None,
+                sleep_pushes: RefCell::new(VecDeque::new()),
+                reached: Cell::new(0),
             }
+        }
+
+        /// This env as one wait's, registered on `key` with the client's waits.
+        pub fn waiting(mut self, key: WaitKey) -> FakeEnv {
+            self.mailbox = Some(self.waits.register(key));
+            self
+        }
+
+        fn push(&self, push: Push) {
+            let reached = match push {
+                Push::Status(status) => self.waits.notify(status.provider, &status),
+                Push::PollNow(method) => self.waits.poll_now(method),
+            };
+            self.reached.set(self.reached.get() + reached);
+        }
+
+        /// Arms the mailbox (if any) for a suspension; the flag turns true when it is woken.
+        /// `None` when something already waiting in it would wake it.
+        fn arm(&self, on: WakeOn) -> Option<Rc<Cell<bool>>> {
+            let woken = Rc::new(Cell::new(false));
+            if let Some(mailbox) = &self.mailbox {
+                let flag = woken.clone();
+                if !mailbox.arm(on, Box::new(move || flag.set(true))) {
+                    return None;
+                }
+            }
+            Some(woken)
         }
     }
 
     impl Env for FakeEnv {
         async fn send(&self, request: &Request, timeout_ms: f64) -> Result<Response, Transport> {
+            let Some(woken) = self.arm(WakeOn::Terminal) else {
+                return Err(Transport::Interrupted);
+            };
             self.sent.borrow_mut().push((request.clone(), timeout_ms));
             let mut step = self
                 .script
                 .borrow_mut()
                 .pop_front()
                 .expect("script ran out");
-            loop {
+            let outcome = loop {
                 match step {
+                    Step::Push(push, inner) => {
+                        self.push(*push);
+                        if woken.get() {
+                            break Err(Transport::Interrupted);
+                        }
+                        step = *inner;
+                    }
                     Step::Slow(ms, inner) => {
                         if ms >= timeout_ms {
                             self.now.set(self.now.get() + timeout_ms);
-                            return Err(Transport::Timeout);
+                            break Err(Transport::Timeout);
                         }
                         self.now.set(self.now.get() + ms);
                         step = *inner;
                     }
-                    Step::Fail(failure) => return Err(failure),
+                    Step::Fail(failure) => break Err(failure),
                     Step::Answer(status, headers, body) => {
-                        return Ok(Response {
+                        break Ok(Response {
                             status,
                             headers: headers
                                 .iter()
@@ -408,12 +480,32 @@ pub(crate) mod testing {
                         });
                     }
                 }
+            };
+            if let Some(mailbox) = &self.mailbox {
+                mailbox.disarm();
             }
+            outcome
         }
 
-        async fn sleep(&self, ms: f64) -> Result<(), Transport> {
+        async fn sleep(&self, ms: f64, wake: WakeOn) -> Result<(), Transport> {
             self.slept.borrow_mut().push(ms);
-            self.now.set(self.now.get() + ms);
+            let Some(woken) = self.arm(wake) else {
+                return Err(Transport::Interrupted);
+            };
+            let push = self.sleep_pushes.borrow_mut().pop_front().flatten();
+            if let Some(push) = push {
+                self.now.set(self.now.get() + ms / 2.0);
+                self.push(push);
+                if woken.get() {
+                    return Err(Transport::Interrupted);
+                }
+                self.now.set(self.now.get() + ms / 2.0);
+            } else {
+                self.now.set(self.now.get() + ms);
+            }
+            if let Some(mailbox) = &self.mailbox {
+                mailbox.disarm();
+            }
             if self.aborted() {
                 return Err(Transport::Aborted);
             }
@@ -443,6 +535,10 @@ pub(crate) mod testing {
             self.abort_after_sends
                 .get()
                 .is_some_and(|n| self.sent.borrow().len() >= n)
+        }
+
+        fn mailbox(&self) -> Option<&Mailbox> {
+            self.mailbox.as_deref()
         }
     }
 }

@@ -6,10 +6,12 @@
 //! constructs every request twice and re-parses its URL (to merge query parameters we never
 //! use), which cost measurable time per call and bytes in the module (see bench/RESULTS.md).
 
-use crate::call::{Env, TokenFailure, Transport};
+use crate::call::{Env, TokenFailure, Transport, WakeOn};
 use crate::http::{INTERESTING_HEADERS, MAX_BODY_BYTES, Method, Request, Response};
+use crate::waits::Mailbox;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, ResponseType};
@@ -182,12 +184,15 @@ fn abort_function(controller: &AbortController) -> Function {
     abort.bind0(controller)
 }
 
-/// The environment of one call: the caller's signal and `bearerToken` function.
+/// The environment of one call: the caller's signal and `bearerToken` function, and for a
+/// wait its mailbox (statuses pushed by webhooks and `notify()`).
 pub struct FetchEnv {
     /// The caller's `AbortSignal`, if any.
     pub signal: Option<AbortSignal>,
     /// The `bearerToken` function, when the credential is dynamic.
     pub bearer: Option<Function>,
+    /// The wait's mailbox, when this call is a wait.
+    pub mailbox: Option<Rc<Mailbox>>,
 }
 
 impl FetchEnv {
@@ -324,6 +329,18 @@ impl Env for FetchEnv {
             return Err(Transport::Aborted);
         }
         let controller = AbortController::new().map_err(|e| Transport::Network(describe(&e)))?;
+        // A terminal status pushed to the wait meanwhile aborts the attempt.
+        let interrupted = Rc::new(Cell::new(false));
+        if let Some(mailbox) = &self.mailbox {
+            let (flag, abort) = (interrupted.clone(), abort_function(&controller));
+            let waker = Box::new(move || {
+                flag.set(true);
+                let _ = abort.call0(&JsValue::UNDEFINED);
+            });
+            if !mailbox.arm(WakeOn::Terminal, waker) {
+                return Err(Transport::Interrupted);
+            }
+        }
         let slot = watch_deadline(js_sys::Date::now() + timeout_ms, controller.clone());
         let _listener = self
             .signal
@@ -331,30 +348,53 @@ impl Env for FetchEnv {
             .map(|signal| AbortListener::attach(signal, abort_function(&controller)));
         let outcome = self.attempt(request, &controller).await;
         unwatch_deadline(slot);
+        if let Some(mailbox) = &self.mailbox {
+            mailbox.disarm();
+        }
         match outcome {
             Ok(response) => Ok(response),
+            Err(_) if interrupted.get() => Err(Transport::Interrupted),
             Err(_) if self.aborted() => Err(Transport::Aborted),
             Err(_) if controller.signal().aborted() => Err(Transport::Timeout),
             Err(error) => Err(Transport::Network(describe(&error))),
         }
     }
 
-    async fn sleep(&self, ms: f64) -> Result<(), Transport> {
+    async fn sleep(&self, ms: f64, wake: WakeOn) -> Result<(), Transport> {
         if self.aborted() {
             return Err(Transport::Aborted);
         }
         let mut timer = None;
         let mut listener = None;
+        let mut due = false;
         let promise = Promise::new(&mut |resolve, reject| {
+            // The timer resolves with undefined; a push to the wait's mailbox with `true`.
+            if let Some(mailbox) = &self.mailbox {
+                let wake_up = resolve.clone();
+                let waker = Box::new(move || {
+                    let _ = wake_up.call1(&JsValue::UNDEFINED, &JsValue::TRUE);
+                });
+                due = !mailbox.arm(wake, waker);
+            }
             timer = Some(Timer::start(&resolve, ms));
             if let Some(signal) = &self.signal {
                 listener = Some(AbortListener::attach(signal, reject));
             }
         });
+        if due {
+            return Err(Transport::Interrupted);
+        }
         let outcome = JsFuture::from(promise).await;
+        if let Some(mailbox) = &self.mailbox {
+            mailbox.disarm();
+        }
         drop(listener);
         drop(timer);
-        outcome.map(|_| ()).map_err(|_| Transport::Aborted)
+        match outcome {
+            Ok(value) if value.is_truthy() => Err(Transport::Interrupted),
+            Ok(_) => Ok(()),
+            Err(_) => Err(Transport::Aborted),
+        }
     }
 
     async fn bearer_token(&self, timeout_ms: f64) -> Result<String, TokenFailure> {
@@ -415,6 +455,10 @@ impl Env for FetchEnv {
 
     fn aborted(&self) -> bool {
         self.signal.as_ref().is_some_and(AbortSignal::aborted)
+    }
+
+    fn mailbox(&self) -> Option<&Mailbox> {
+        self.mailbox.as_deref()
     }
 }
 

@@ -14,6 +14,7 @@ use crate::retry::RetryPolicy;
 use crate::status::{Provider, TokenStatus};
 use crate::text::truncate;
 use crate::wait::{WaitPolicy, wait};
+use crate::waits::{WaitKey, Waits};
 use js_sys::{Array, Function, JSON, Object, Promise, Reflect};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -172,13 +173,19 @@ fn configure(provider: Provider, settings: &Settings) -> Result<Client, Error> {
             }
         }
     }
-    Ok(Client { config, bearer })
+    Ok(Client {
+        config,
+        bearer,
+        waits: Waits::default(),
+    })
 }
 
-/// What every client holds: its configuration and its `bearerToken` function, if any.
+/// What every client holds: its configuration, its `bearerToken` function, if any, and its
+/// waits in flight (which webhooks and `notify()` reach).
 struct Client {
     config: ClientConfig,
     bearer: Option<Function>,
+    waits: Waits,
 }
 
 /// Per-call options: `signal` and `timeoutMs`, and for waits the polling policy and `onUpdate`.
@@ -226,6 +233,19 @@ impl Answer {
         }
     }
 
+    /// What a wait on this answer waits on (none for lists and the provision answer).
+    fn wait_key(&self) -> Option<WaitKey> {
+        let (id, payment_method_id) = match self {
+            Answer::Truemed(id) | Answer::TokenIo(id) => (id, None),
+            Answer::Gr4vyPick(method, token) => (token, Some(method.clone())),
+            Answer::Gr4vyToken | Answer::Gr4vyList => return None,
+        };
+        Some(WaitKey {
+            id: id.clone(),
+            payment_method_id,
+        })
+    }
+
     /// The one status a single-status answer holds (a Gr4vy pick is `not_found` when absent).
     fn parse_one(&self, response: &Response) -> Result<TokenStatus, Error> {
         match self {
@@ -260,9 +280,17 @@ fn start(client: &Rc<Client>, job: Result<Job, Error>) -> Promise {
 }
 
 async fn run(client: Rc<Client>, job: Job) -> Result<JsValue, JsValue> {
+    // A wait registers with its client, so that webhooks and notify() reach it.
+    let mailbox = job
+        .options
+        .wait
+        .as_ref()
+        .and_then(|_| job.answer.wait_key())
+        .map(|key| client.waits.register(key));
     let env = FetchEnv {
         signal: job.options.signal.clone(),
         bearer: client.bearer.clone(),
+        mailbox,
     };
     let call = Call {
         config: &client.config,
@@ -428,6 +456,20 @@ impl Core {
                 answer: Answer::Gr4vyList,
             }),
         )
+    }
+
+    /// Hands a status learned elsewhere (`JSON.stringify` of a `TokenStatus`) to this client's
+    /// waits on its id: a terminal one resolves them, another reaches their `onUpdate`. Returns
+    /// how many waits it reached (0 for anything that is not a status of this provider).
+    pub fn notify(&self, status_json: &str) -> u32 {
+        crate::json::parse(status_json.as_bytes())
+            .ok()
+            .and_then(|value| TokenStatus::from_json(&value))
+            .map_or(0, |status| {
+                self.client
+                    .waits
+                    .notify(self.client.config.provider, &status) as u32
+            })
     }
 
     /// One Gr4vy payment service token's status (lists its payment method's tokens and picks it).

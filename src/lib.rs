@@ -23,6 +23,7 @@ pub mod retry;
 pub mod status;
 pub mod text;
 pub mod wait;
+pub mod waits;
 
 #[cfg(target_arch = "wasm32")]
 mod fetch;

@@ -1,7 +1,7 @@
 //! The normalized answer: [`TokenStatus`], its [`TokenState`], and the per-provider status
 //! mapping tables from the design (provider value in, normalized state out).
 
-use crate::json::write_string;
+use crate::json::{Value, write_string};
 
 /// Which provider a status or an error belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,6 +65,20 @@ impl TokenState {
             TokenState::Expired => "expired",
             TokenState::Unknown => "unknown",
         }
+    }
+
+    /// The state spelled as the JavaScript API spells it, back: `None` for anything else.
+    pub fn parse(text: &str) -> Option<TokenState> {
+        [
+            TokenState::Pending,
+            TokenState::ActionRequired,
+            TokenState::Succeeded,
+            TokenState::Failed,
+            TokenState::Expired,
+            TokenState::Unknown,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == text)
     }
 
     /// True for the final states (`succeeded`, `failed`, `expired`): polling can stop.
@@ -180,6 +194,58 @@ impl TokenStatus {
         self.state != other.state || self.provider_status != other.provider_status
     }
 
+    /// Reads back a status as [`TokenStatus::write_json`] writes it (what the JavaScript API
+    /// returned, perhaps sent through a server to a page): `provider`, `id` and `state` are
+    /// required, every other field may be absent or null, `terminal` is derived from `state`.
+    /// `None` when it is not a status.
+    pub fn from_json(value: &Value) -> Option<TokenStatus> {
+        let text = |v: Option<&Value>, key: &str| -> Option<String> {
+            v.and_then(|v| v.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let field = |key: &str| text(Some(value), key);
+        let provider = match value.get("provider")?.as_str()? {
+            "truemed" => Provider::Truemed,
+            "gr4vy" => Provider::Gr4vy,
+            "tokenio" => Provider::TokenIo,
+            _ => return None,
+        };
+        let fields = match provider {
+            Provider::Truemed => ProviderFields::Truemed,
+            Provider::Gr4vy => ProviderFields::Gr4vy {
+                payment_method_id: field("paymentMethodId"),
+                payment_service_id: field("paymentServiceId"),
+                created_at: field("createdAt"),
+                updated_at: field("updatedAt"),
+            },
+            Provider::TokenIo => {
+                let signature = value.get("signature").filter(|v| v.is_object());
+                ProviderFields::TokenIo {
+                    transfer_id: field("transferId"),
+                    standing_order_submission_id: field("standingOrderSubmissionId"),
+                    bank_id: field("bankId"),
+                    signature: signature.map(|_| Signature {
+                        key_id: text(signature, "keyId"),
+                        member_id: text(signature, "memberId"),
+                        signature: text(signature, "signature"),
+                    }),
+                }
+            }
+        };
+        Some(TokenStatus {
+            provider,
+            id: field("id")?,
+            state: TokenState::parse(value.get("state")?.as_str()?)?,
+            provider_status: field("providerStatus"),
+            token: field("token"),
+            action_url: field("actionUrl"),
+            reason: field("reason"),
+            metadata: field("metadata"),
+            fields,
+        })
+    }
+
     /// Appends this status as the JSON object the JavaScript API returns (camelCase keys,
     /// `null` for absent values, provider-specific fields after the common ones).
     pub fn write_json(&self, out: &mut String) {
@@ -271,6 +337,7 @@ fn write_members(out: &mut String, members: &[(&str, &Option<String>)]) {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn gr4vy_table() {
@@ -367,5 +434,106 @@ mod tests {
         .map(TokenState::as_str)
         .collect();
         assert_eq!(terminal, ["succeeded", "failed", "expired"]);
+    }
+
+    fn text() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of(any::<String>())
+    }
+
+    fn any_status() -> impl Strategy<Value = TokenStatus> {
+        let state = proptest::sample::select(vec![
+            TokenState::Pending,
+            TokenState::ActionRequired,
+            TokenState::Succeeded,
+            TokenState::Failed,
+            TokenState::Expired,
+            TokenState::Unknown,
+        ]);
+        let fields = prop_oneof![
+            Just(ProviderFields::Truemed),
+            (text(), text(), text(), text()).prop_map(|(a, b, c, d)| ProviderFields::Gr4vy {
+                payment_method_id: a,
+                payment_service_id: b,
+                created_at: c,
+                updated_at: d,
+            }),
+            (
+                text(),
+                text(),
+                text(),
+                proptest::option::of((text(), text(), text()))
+            )
+                .prop_map(|(a, b, c, sig)| ProviderFields::TokenIo {
+                    transfer_id: a,
+                    standing_order_submission_id: b,
+                    bank_id: c,
+                    signature: sig.map(|(key_id, member_id, signature)| Signature {
+                        key_id,
+                        member_id,
+                        signature,
+                    }),
+                }),
+        ];
+        (
+            any::<String>(),
+            state,
+            text(),
+            text(),
+            text(),
+            text(),
+            text(),
+            fields,
+        )
+            .prop_map(
+                |(id, state, provider_status, token, action_url, reason, metadata, fields)| {
+                    TokenStatus {
+                        provider: match fields {
+                            ProviderFields::Truemed => Provider::Truemed,
+                            ProviderFields::Gr4vy { .. } => Provider::Gr4vy,
+                            ProviderFields::TokenIo { .. } => Provider::TokenIo,
+                        },
+                        id,
+                        state,
+                        provider_status,
+                        token,
+                        action_url,
+                        reason,
+                        metadata,
+                        fields,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn statuses_read_back_as_written(status in any_status()) {
+            let mut out = String::new();
+            status.write_json(&mut out);
+            let value = crate::json::parse(out.as_bytes()).unwrap();
+            prop_assert_eq!(TokenStatus::from_json(&value), Some(status));
+        }
+
+        #[test]
+        fn reading_any_json_never_panics(text in "\\PC{0,80}") {
+            if let Ok(value) = crate::json::parse(text.as_bytes()) {
+                let _ = TokenStatus::from_json(&value);
+            }
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_status_is_refused() {
+        for text in [
+            "{}",
+            "[]",
+            r#"{"provider":"stripe","id":"x","state":"pending"}"#,
+            r#"{"provider":"truemed","state":"pending"}"#,
+            r#"{"provider":"truemed","id":"x","state":"done"}"#,
+            r#"{"provider":"truemed","id":7,"state":"pending"}"#,
+        ] {
+            let value = crate::json::parse(text.as_bytes()).unwrap();
+            assert_eq!(TokenStatus::from_json(&value), None, "{text}");
+        }
     }
 }

@@ -3,12 +3,13 @@
 //! failures until the deadline, and stop at once on permanent ones or an abort. Timers come
 //! from the [`Env`] (in `fetch.rs`: `setTimeout`, cleared when done).
 
-use crate::call::{Call, Env, execute};
+use crate::call::{Call, Env, Transport, WakeOn, execute};
 use crate::error::{Error, ErrorKind};
 use crate::http::Response;
 use crate::retry::backoff_ms;
 use crate::status::TokenStatus;
 use crate::text::{push_ms, push_u32};
+use crate::waits::Mailbox;
 
 /// How long and how often to poll.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,24 +68,26 @@ pub async fn wait<E: Env>(
     let mut last_error: Option<Error> = None;
     let mut attempts: u32 = 0;
     let mut poll: u32 = 0;
+    let mailbox = env.mailbox();
     loop {
         poll += 1;
         let mut hint = None;
-        match execute(env, &poll_call, &parse).await {
+        let outcome = execute(env, &poll_call, &parse).await;
+        // What a webhook or notify() pushed meanwhile is newer than this poll; a poll just
+        // happened, so a "poll now" that came during it is served.
+        let pushed = mailbox.and_then(Mailbox::take_status);
+        let _ = mailbox.map(Mailbox::take_poll_now);
+        let cut_short = pushed.as_ref().is_some_and(TokenStatus::terminal);
+        match outcome {
             Ok((status, sent)) => {
                 attempts += sent;
-                if last_status
-                    .as_ref()
-                    .is_none_or(|last| status.changed_from(last))
-                {
-                    on_update(&status);
+                if let Some(done) = absorb(status, &mut last_status, &mut on_update) {
+                    return Ok(done);
                 }
-                if status.terminal() {
-                    return Ok(status);
-                }
-                last_status = Some(status);
                 last_error = None;
             }
+            // Cut short (or failed) while a terminal status arrived: that status decides.
+            Err(error) if cut_short => attempts += error.attempts,
             Err(mut error) => {
                 attempts += error.attempts;
                 error.attempts = attempts;
@@ -100,18 +103,44 @@ pub async fn wait<E: Env>(
                 }
             }
         }
+        if let Some(status) = pushed {
+            if let Some(done) = absorb(status, &mut last_status, &mut on_update) {
+                return Ok(done);
+            }
+        }
         let left = deadline - env.now_ms();
         if left > 0.0 {
-            let delay = policy.delay_ms(poll, env.random(), hint).min(left);
-            if env.sleep(delay).await.is_err() {
-                let mut error = Error::new(
-                    ErrorKind::Aborted,
-                    call.config.provider,
-                    "The wait was aborted by its AbortSignal; nothing more was sent.",
-                );
-                error.attempts = attempts;
-                error.last_status = last_status.map(Box::new);
-                return Err(error);
+            let until = env.now_ms() + policy.delay_ms(poll, env.random(), hint).min(left);
+            // A push wakes the sleep: a terminal status ends the wait, another is reported and
+            // the sleep goes on, a "poll now" ends the sleep.
+            loop {
+                let remaining = until - env.now_ms();
+                if remaining <= 0.0 {
+                    break;
+                }
+                match env.sleep(remaining, WakeOn::Anything).await {
+                    Ok(()) => break,
+                    Err(Transport::Interrupted) => {
+                        if let Some(status) = mailbox.and_then(Mailbox::take_status) {
+                            if let Some(done) = absorb(status, &mut last_status, &mut on_update) {
+                                return Ok(done);
+                            }
+                        }
+                        if mailbox.is_some_and(Mailbox::take_poll_now) {
+                            break;
+                        }
+                    }
+                    Err(_) => {
+                        let mut error = Error::new(
+                            ErrorKind::Aborted,
+                            call.config.provider,
+                            "The wait was aborted by its AbortSignal; nothing more was sent.",
+                        );
+                        error.attempts = attempts;
+                        error.last_status = last_status.map(Box::new);
+                        return Err(error);
+                    }
+                }
             }
         }
         if env.now_ms() >= deadline {
@@ -125,6 +154,26 @@ pub async fn wait<E: Env>(
             ));
         }
     }
+}
+
+/// Takes in a status the wait learned (by polling, or pushed to it): reports it when it
+/// changed, and returns it when it is terminal; otherwise it becomes the last status.
+fn absorb(
+    status: TokenStatus,
+    last_status: &mut Option<TokenStatus>,
+    on_update: &mut impl FnMut(&TokenStatus),
+) -> Option<TokenStatus> {
+    if last_status
+        .as_ref()
+        .is_none_or(|last| status.changed_from(last))
+    {
+        on_update(&status);
+    }
+    if status.terminal() {
+        return Some(status);
+    }
+    *last_status = Some(status);
+    None
 }
 
 /// The error of a wait that reached its deadline.
@@ -173,9 +222,11 @@ mod tests {
     use crate::call::Transport;
     use crate::call::testing::*;
     use crate::config::{Auth, ClientConfig};
+    use crate::http::Response;
     use crate::providers::tokenio;
     use crate::retry::RetryPolicy;
     use crate::status::{Provider, TokenState};
+    use crate::waits::WaitKey;
     use std::cell::RefCell;
 
     const ID: &str = "rq:w:1";
@@ -388,5 +439,155 @@ mod tests {
         let status = run(&env, &policy(60_000.0), &updates).unwrap();
         assert_eq!(status.state, TokenState::Succeeded);
         assert_eq!(*updates.borrow(), ["ON_HOLD", "PROCESSED"]);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Statuses pushed by webhooks or notify()
+
+    fn pushed(body: &'static str) -> Push {
+        let response = Response {
+            status: 200,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+            truncated: false,
+        };
+        Push::Status(Box::new(tokenio::parse_result(ID, &response).unwrap()))
+    }
+
+    fn waiting(script: Vec<Step>) -> FakeEnv {
+        FakeEnv::new(script).waiting(WaitKey {
+            id: ID.into(),
+            payment_method_id: None,
+        })
+    }
+
+    #[test]
+    fn a_terminal_status_cuts_an_in_flight_poll_short() {
+        let env = waiting(vec![
+            Step::Answer(200, &[], PENDING),
+            Step::Push(
+                Box::new(pushed(PROCESSED)),
+                Box::new(Step::Slow(
+                    20_000.0,
+                    Box::new(Step::Answer(200, &[], PENDING)),
+                )),
+            ),
+        ]);
+        let updates = RefCell::new(Vec::new());
+        let status = run(&env, &policy(600_000.0), &updates).unwrap();
+        assert_eq!(status.token.as_deref(), Some("tt:1"));
+        assert_eq!(*updates.borrow(), ["PENDING", "PROCESSED"]);
+        assert_eq!(env.reached.get(), 1);
+        // Resolved when the push came, not when the slow answer would have.
+        assert_eq!(env.now.get(), 750.0);
+    }
+
+    #[test]
+    fn a_terminal_status_ends_the_sleep_at_once() {
+        let env = waiting(vec![Step::Answer(200, &[], PENDING)]);
+        env.sleep_pushes
+            .borrow_mut()
+            .push_back(Some(pushed(REJECTED)));
+        let updates = RefCell::new(Vec::new());
+        let status = run(&env, &policy(600_000.0), &updates).unwrap();
+        assert_eq!(status.state, TokenState::Failed);
+        assert_eq!(*updates.borrow(), ["PENDING", "REJECTED"]);
+        assert_eq!(env.sent.borrow().len(), 1, "no poll after the push");
+        assert_eq!(
+            env.now.get(),
+            375.0,
+            "halfway through the first 750 ms sleep"
+        );
+    }
+
+    #[test]
+    fn a_terminal_status_ends_a_retry_delay() {
+        let env = waiting(vec![Step::Answer(503, &[], "")]);
+        env.sleep_pushes
+            .borrow_mut()
+            .push_back(Some(pushed(PROCESSED)));
+        let updates = RefCell::new(Vec::new());
+        let status = run(&env, &policy(600_000.0), &updates).unwrap();
+        assert_eq!(status.state, TokenState::Succeeded);
+        assert_eq!(env.sent.borrow().len(), 1);
+    }
+
+    #[test]
+    fn other_statuses_are_reported_and_the_schedule_holds() {
+        let env = waiting(vec![
+            Step::Answer(200, &[], PENDING),
+            Step::Answer(200, &[], PENDING),
+            Step::Answer(200, &[], PROCESSED),
+        ]);
+        env.sleep_pushes
+            .borrow_mut()
+            .push_back(Some(pushed(ON_HOLD)));
+        let updates = RefCell::new(Vec::new());
+        run(&env, &policy(600_000.0), &updates).unwrap();
+        // Reported at once, then polling reports the change back to PENDING.
+        assert_eq!(
+            *updates.borrow(),
+            ["PENDING", "ON_HOLD", "PENDING", "PROCESSED"]
+        );
+        // The first sleep was woken halfway and slept out its remaining half.
+        assert_eq!(*env.slept.borrow(), [750.0, 375.0, 1500.0]);
+        assert_eq!(env.sent.borrow().len(), 3);
+    }
+
+    #[test]
+    fn poll_now_ends_the_sleep_and_polls() {
+        let env = waiting(vec![
+            Step::Answer(200, &[], PENDING),
+            Step::Answer(200, &[], PROCESSED),
+        ]);
+        env.sleep_pushes
+            .borrow_mut()
+            .push_back(Some(Push::PollNow("pm")));
+        let env = FakeEnv {
+            mailbox: Some(env.waits.register(WaitKey {
+                id: ID.into(),
+                payment_method_id: Some("pm".into()),
+            })),
+            ..env
+        };
+        let updates = RefCell::new(Vec::new());
+        run(&env, &policy(600_000.0), &updates).unwrap();
+        assert_eq!(env.sent.borrow().len(), 2);
+        assert_eq!(env.now.get(), 375.0, "polled halfway through the sleep");
+        assert_eq!(env.reached.get(), 1);
+    }
+
+    #[test]
+    fn a_poll_now_during_a_poll_is_served_by_it() {
+        let env = FakeEnv::new(vec![
+            Step::Push(
+                Box::new(Push::PollNow("pm")),
+                Box::new(Step::Answer(200, &[], PENDING)),
+            ),
+            Step::Answer(200, &[], PROCESSED),
+        ]);
+        let env = FakeEnv {
+            mailbox: Some(env.waits.register(WaitKey {
+                id: ID.into(),
+                payment_method_id: Some("pm".into()),
+            })),
+            ..env
+        };
+        let updates = RefCell::new(Vec::new());
+        run(&env, &policy(600_000.0), &updates).unwrap();
+        assert_eq!(*env.slept.borrow(), [750.0], "the sleep was not skipped");
+    }
+
+    #[test]
+    fn a_push_before_the_first_poll_sends_nothing() {
+        let env = waiting(vec![]);
+        let Push::Status(done) = pushed(PROCESSED) else {
+            unreachable!()
+        };
+        assert_eq!(env.waits.notify(Provider::TokenIo, &done), 1);
+        let updates = RefCell::new(Vec::new());
+        let status = run(&env, &policy(600_000.0), &updates).unwrap();
+        assert_eq!(status, *done);
+        assert!(env.sent.borrow().is_empty());
     }
 }

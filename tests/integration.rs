@@ -2317,3 +2317,85 @@ async fn wait_abort_stops_polling() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Statuses learned elsewhere (webhooks, notify) reach waits in flight
+
+/// Polls until `seen` holds `n` statuses (at most 3 s).
+async fn seen_at_least(seen: &Rc<std::cell::RefCell<Vec<JsValue>>>, n: usize, what: &str) {
+    let start = now();
+    while seen.borrow().len() < n {
+        assert!(now() - start < 3000.0, "{what}: {n} updates never came");
+        sleep(10.0).await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn notify_reports_to_and_ends_waits_at_once() {
+    for provider in P::ALL {
+        let what = format!("{provider:?}");
+        let target = provider.target("pending", 0).await;
+        let client = provider.client("");
+        // Polls a minute apart: only a notify can end this wait within the test.
+        let (options, seen) = recording_wait_options(
+            r#"{"intervalMs":60000,"maxIntervalMs":60000,"deadlineMs":120000}"#,
+        );
+        let waiting = client.wait_for(&target, &options);
+        seen_at_least(&seen, 1, &what).await;
+        let first = seen.borrow()[0].clone();
+        assert_state(&first, "pending", false, &what);
+
+        // Not terminal: reported through onUpdate, and the wait goes on.
+        let changed = json(&stringify(&first));
+        set(&changed, "state", &JsValue::from_str("unknown"));
+        set(&changed, "providerStatus", &JsValue::from_str("ON_HOLD"));
+        assert_eq!(client.notify(&changed), 1, "{what}: reached");
+        seen_at_least(&seen, 2, &what).await;
+        assert_state(&seen.borrow()[1], "unknown", false, &what);
+
+        // Terminal: the wait resolves with it at once, without another poll.
+        let done = json(&stringify(&first));
+        set(&done, "state", &JsValue::from_str("succeeded"));
+        set(&done, "token", &JsValue::from_str("tok-from-notify"));
+        let started = now();
+        assert_eq!(client.notify(&done), 1, "{what}: reached");
+        let resolved = resolves(waiting, &what).await;
+        assert!(
+            now() - started < 1000.0,
+            "{what}: took {} ms",
+            now() - started
+        );
+        assert_state(&resolved, "succeeded", true, &what);
+        assert_member(&resolved, "token", Some("tok-from-notify"), &what);
+        assert_eq!(log(&target.key).await.len(), 1, "{what}: polled only once");
+        assert_eq!(
+            seen.borrow().len(),
+            3,
+            "{what}: the terminal status was reported"
+        );
+
+        // A finished wait is no longer reached, nor is another id or provider.
+        assert_eq!(client.notify(&done), 0, "{what}: after the wait");
+    }
+    let target = P::TokenIo.target("pending", 0).await;
+    let client = P::TokenIo.client("");
+    let waiting = client.wait_for(
+        &target,
+        &json(r#"{"intervalMs":60000,"maxIntervalMs":60000,"deadlineMs":2000}"#),
+    );
+    sleep(100.0).await;
+    let foreign = json(&format!(
+        r#"{{"provider":"truemed","id":{},"state":"succeeded"}}"#,
+        quote(&target.key)
+    ));
+    assert_eq!(client.notify(&foreign), 0, "another provider's status");
+    let other = json(r#"{"provider":"tokenio","id":"rq:other:1","state":"succeeded"}"#);
+    assert_eq!(client.notify(&other), 0, "another id");
+    assert_eq!(
+        client.notify(&json(r#"{"state":"succeeded"}"#)),
+        0,
+        "not a status"
+    );
+    let error = rejects(waiting, "still waiting").await;
+    assert_error(&error, "timeout", "tokenio", "the wait ran out untouched");
+}

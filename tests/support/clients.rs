@@ -4,7 +4,7 @@
 //! types is the shell's job and is tested against the packed package (tests/package/shell.test.mjs).
 //! What an id, a security code or an answer means is the core's, and is what this suite tests.
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Function, JSON, Promise, Reflect};
 use token_status::js::Core;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -50,10 +50,22 @@ fn wait(core: &Core, id: &JsValue, token: Option<String>, options: &JsValue) -> 
     )
 }
 
+/// `notify(status)` as the shell passes it on: the status as JSON text.
+fn notify(core: &Core, status: &JsValue) -> u32 {
+    let text = JSON::stringify(status)
+        .map(String::from)
+        .unwrap_or_default();
+    core.notify(&text)
+}
+
 /// The shell's `TruemedClient`, over [`Core`].
 pub struct TruemedClient(Core);
 
 impl TruemedClient {
+    pub fn notify(&self, status: &JsValue) -> u32 {
+        notify(&self.0, status)
+    }
+
     pub fn new(options: JsValue) -> Result<TruemedClient, JsValue> {
         Core::new("truemed", options).map(TruemedClient)
     }
@@ -75,6 +87,10 @@ impl TruemedClient {
 pub struct TokenIoClient(Core);
 
 impl TokenIoClient {
+    pub fn notify(&self, status: &JsValue) -> u32 {
+        notify(&self.0, status)
+    }
+
     pub fn new(options: JsValue) -> Result<TokenIoClient, JsValue> {
         Core::new("tokenio", options).map(TokenIoClient)
     }
@@ -96,6 +112,10 @@ impl TokenIoClient {
 pub struct Gr4vyClient(Core);
 
 impl Gr4vyClient {
+    pub fn notify(&self, status: &JsValue) -> u32 {
+        notify(&self.0, status)
+    }
+
     pub fn new(options: JsValue) -> Result<Gr4vyClient, JsValue> {
         Core::new("gr4vy", options).map(Gr4vyClient)
     }

@@ -660,6 +660,15 @@ impl Client {
         }
     }
 
+    /// `notify(status)`: how many waits it reached.
+    pub fn notify(&self, status: &JsValue) -> u32 {
+        match self {
+            Client::Truemed(c) => c.notify(status),
+            Client::Gr4vy(c) => c.notify(status),
+            Client::TokenIo(c) => c.notify(status),
+        }
+    }
+
     /// [`Client::lookup`] of a string id without call options.
     pub fn get(&self, id: &str) -> Promise {
         self.lookup(&JsValue::from_str(id), &JsValue::UNDEFINED)
