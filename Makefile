@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-PKG_SOURCES := $(shell find src js -type f) Cargo.toml Cargo.lock README.md LICENSE scripts/build-pkg.mjs
+PKG_SOURCES := $(shell find src js www/simulator -type f) Cargo.toml Cargo.lock README.md LICENSE scripts/build-pkg.mjs scripts/pkg-extras.mjs
 
 .PHONY: setup setup-bench pkg test demo bench lint fmt clean
 

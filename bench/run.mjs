@@ -311,7 +311,7 @@ console.log(JSON.stringify({ total: performance.now() - t0 }));
 async function scale() {
   const waits = quick ? 2000 : 10_000;
   log(`scale: ${waits} concurrent waits`);
-  const sim = child(['www/simulator.mjs', '--port', '0']);
+  const sim = child(['www/simulator/serve.mjs', '--port', '0']);
   const base = await sim.url;
   const ts = await import(pathToFileURL(join(pkg, 'index.mjs')).href);
   const providers = ['truemed', 'gr4vy', 'tokenio'];

@@ -15,6 +15,7 @@ import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { addExtras } from './pkg-extras.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = join(root, 'pkg');
@@ -120,6 +121,7 @@ const manifest = {
   sideEffects: ['./index.js', './index.workerd.js', './index.cjs', './index.mjs'],
   engines: { node: '>=18' },
 };
+addExtras({ root, pkg, manifest });
 writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
 
 const sizes = readdirSync(join(pkg, 'web')).map((f) => `${f} ${readFileSync(join(pkg, 'web', f)).length} B`);

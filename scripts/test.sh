@@ -68,7 +68,7 @@ node_tests simulator node --test www/simulator.test.mjs
 
 # One simulator for the wasm-bindgen-test suites (they run in Node, Chromium and Firefox).
 sim_log="$logs/simulator-server.log"
-node www/simulator.mjs --port 0 >"$sim_log" 2>&1 &
+node www/simulator/serve.mjs --port 0 >"$sim_log" 2>&1 &
 sim_pid=$!
 trap 'kill $sim_pid 2>/dev/null' EXIT
 for _ in $(seq 1 50); do grep -q 'listening on' "$sim_log" && break; sleep 0.1; done
@@ -90,6 +90,7 @@ fi
 kill $sim_pid 2>/dev/null
 
 node_tests package node --test tests/package/
+node_tests cli node --test tests/cli/
 node_tests loading node --test tests/loading/
 node_tests demo node --test tests/demo/
 node_tests reliability node --test tests/reliability/

@@ -3,6 +3,7 @@
 
 use crate::retry::RetryPolicy;
 use crate::status::Provider;
+use crate::text::decode_base64;
 
 /// Which provider environment the default host is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -111,30 +112,6 @@ impl ClientConfig {
     }
 }
 
-/// Decodes standard or URL-safe base64, padded or not; `None` for anything else.
-pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut bits, mut count) = (0u32, 0u32);
-    for b in text.trim_end_matches('=').bytes() {
-        let value = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(value);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    Some(out)
-}
-
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
@@ -164,14 +141,5 @@ mod tests {
             config.secrets(),
             ["c2ltOnRva2VuaW8=", "tokenio", "sim:tokenio"]
         );
-    }
-
-    #[test]
-    fn base64() {
-        assert_eq!(decode_base64("c2ltOnRva2VuaW8=").unwrap(), b"sim:tokenio");
-        assert_eq!(decode_base64("c2ltOnRva2VuaW8").unwrap(), b"sim:tokenio");
-        assert_eq!(decode_base64("").unwrap(), b"");
-        assert_eq!(decode_base64("-_-_").unwrap(), [0xfb, 0xff, 0xbf]);
-        assert!(decode_base64("not base64!").is_none());
     }
 }

@@ -30,6 +30,8 @@ pub enum ErrorKind {
     InvalidResponse,
     /// A credential was configured in a browser without `allowBrowserCredentials: true`.
     InsecureCredentials,
+    /// `verifyWebhook` refused a request: `code` says why (see [`crate::webhook::WebhookFailure`]).
+    InvalidWebhook,
 }
 
 impl ErrorKind {
@@ -47,6 +49,7 @@ impl ErrorKind {
             ErrorKind::Aborted => "aborted",
             ErrorKind::InvalidResponse => "invalid_response",
             ErrorKind::InsecureCredentials => "insecure_credentials",
+            ErrorKind::InvalidWebhook => "invalid_webhook",
         }
     }
 

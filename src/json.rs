@@ -433,13 +433,11 @@ impl Value {
         matches!(self, Value::Object(_))
     }
 
-    /// Writes this value as compact JSON, numbers exactly as their literals. The library
-    /// writes its own output directly (`TokenStatus::write_json`); this checks the parser by
-    /// round-trips in the tests.
+    /// Writes this value as compact JSON, numbers exactly as their literals (a verified
+    /// webhook's `data`; the tests check the parser by round-trips with it).
     ///
     /// Appends to `out`. Iterative, so arbitrarily deep values are fine. Object
     /// members are written in order, duplicates included.
-    #[cfg(test)]
     pub fn write(&self, out: &mut String) {
         enum Frame<'a> {
             Array(core::slice::Iter<'a, Value>, bool),
@@ -532,6 +530,34 @@ pub fn write_string(out: &mut String, s: &str) {
     }
     out.push_str(s.get(start..).unwrap_or_default());
     out.push('"');
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub(crate) mod testing {
+    //! Byte-level mutations for the parsers' property tests.
+
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+
+    /// One to `max - 1` edits: where, which byte, and insert (0), remove (1) or replace.
+    pub fn edits(max: usize) -> impl Strategy<Value = Vec<(Index, u8, u8)>> {
+        prop::collection::vec((any::<Index>(), any::<u8>(), 0..3u8), 1..max)
+    }
+
+    /// Applies [`edits`] to `bytes` (a replace or remove past the end appends).
+    pub fn mutate(bytes: &mut Vec<u8>, edits: &[(Index, u8, u8)]) {
+        for &(at, byte, op) in edits {
+            let i = at.index(bytes.len() + 1);
+            match op {
+                0 => bytes.insert(i, byte),
+                1 if i < bytes.len() => {
+                    bytes.remove(i);
+                }
+                _ if i < bytes.len() => bytes[i] = byte,
+                _ => bytes.push(byte),
+            }
+        }
+    }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -956,18 +982,10 @@ mod tests {
         #[test]
         fn mutated_documents_never_panic(
             v in any_value(),
-            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 1..4),
+            edits in testing::edits(4),
         ) {
             let mut bytes = to_json(&v).into_bytes();
-            for (at, byte, op) in edits {
-                let i = at.index(bytes.len() + 1);
-                match op {
-                    0 => bytes.insert(i, byte),
-                    1 if i < bytes.len() => { bytes.remove(i); }
-                    _ if i < bytes.len() => bytes[i] = byte,
-                    _ => bytes.push(byte),
-                }
-            }
+            testing::mutate(&mut bytes, &edits);
             // A mutation may create a huge (infinite) number, written as null,
             // so compare written forms: writing must be a fixed point.
             if let Ok(parsed) = parse(&bytes) {

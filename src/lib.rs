@@ -7,7 +7,9 @@
 //!
 //! The crate is a sans-IO core: everything that decides — URLs and encoding ([`http`]),
 //! request building and answer mapping ([`providers`]), errors ([`error`]), retry timing
-//! ([`retry`]) and the call loop ([`call`]) — is pure Rust, tested natively. The only I/O is in
+//! ([`retry`]) and the call loop ([`call`]), Gr4vy API keys and tokens ([`keys`], [`jwt`]) and
+//! webhook verification ([`webhook`]) — is pure Rust, tested natively; the hashing, HMACs and
+//! signatures behind them come through the [`crypto`] seam. The only I/O is in
 //! `fetch` (fetch, `AbortSignal`, timers) and the JavaScript surface is `js`, both compiled for
 //! `wasm32` only.
 
@@ -15,15 +17,19 @@
 
 pub mod call;
 pub mod config;
+pub mod crypto;
 pub mod error;
 pub mod http;
 pub mod json;
+pub mod jwt;
+pub mod keys;
 pub mod providers;
 pub mod retry;
 pub mod status;
 pub mod text;
 pub mod wait;
 pub mod waits;
+pub mod webhook;
 
 #[cfg(target_arch = "wasm32")]
 mod fetch;

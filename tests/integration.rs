@@ -1,6 +1,6 @@
 //! Cross-runtime integration suite: drives the exported JavaScript API (`TruemedClient`,
 //! `Gr4vyClient`, `TokenIoClient`) from Rust through the real `fetch` of the runtime, against the
-//! provider simulator (`www/simulator.mjs`, started outside the test; its URL comes from
+//! provider simulator (`www/simulator/`, started outside the test; its URL comes from
 //! `TOKEN_STATUS_SIM_URL` at build time, default `http://127.0.0.1:8787`).
 //!
 //! The same file runs in Node (`wasm-pack test --node`) and in headless Chromium and Firefox

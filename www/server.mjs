@@ -23,7 +23,8 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { realpathSync } from 'node:fs';
-import { createSimulator, exitOnSignals, isMain } from './simulator.mjs';
+import { createSimulator } from './simulator/index.mjs';
+import { exitOnSignals, isMain } from './simulator/serve.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Constants
@@ -65,7 +66,7 @@ const PAGE_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-/** The simulator's own credentials (docs/SIMULATOR.md). */
+/** The simulator's own credentials (www/simulator/README.md). */
 const SIM_CREDENTIALS = {
   truemed: { header: 'x-truemed-api-key', value: 'sim-truemed-key', secret: 'sim-truemed-key' },
   gr4vy: { header: 'authorization', value: 'bearer sim-gr4vy-token', secret: 'sim-gr4vy-token' },

@@ -1,4 +1,4 @@
-// Tests for the provider simulator (docs/SIMULATOR.md), over real HTTP with global fetch.
+// Tests for the provider simulator (www/simulator/README.md), over real HTTP with global fetch.
 // Run: node --test www/simulator.test.mjs
 
 import { test, describe, before, after, beforeEach } from 'node:test';
@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { createSimulator, startSimulator } from './simulator.mjs';
+import { createSimulator, startSimulator } from './simulator/index.mjs';
 
-const SIM_PATH = fileURLToPath(new URL('./simulator.mjs', import.meta.url));
+const SIM_PATH = fileURLToPath(new URL('./simulator/serve.mjs', import.meta.url));
 const MiB5 = 5 * 1024 * 1024;
 
 const AUTH = {
@@ -1069,7 +1069,7 @@ function runNode(args, { input, timeoutMs = 5000, onLine, env } = {}) {
 describe('lifecycle', () => {
   test('close() leaves no handles: a process exits by itself, even with a pending delay', async () => {
     const script = `
-      import { startSimulator } from ${JSON.stringify(new URL('./simulator.mjs', import.meta.url).href)};
+      import { startSimulator } from ${JSON.stringify(new URL('./simulator/index.mjs', import.meta.url).href)};
       const s = await startSimulator({ port: 0 });
       const post = (p, b) => fetch(s.url + p, { method: 'POST', body: JSON.stringify(b) }).then((r) => r.json());
       const f = await post('/_sim/flows', { provider: 'truemed' });

@@ -103,17 +103,15 @@ pub fn provision_request(
     Ok(request)
 }
 
-/// Maps one PaymentServiceToken object.
-fn token_status(item: &Value, status_code: u16) -> Result<TokenStatus, Error> {
-    let bad = |what: String| Error::invalid_response(Provider::Gr4vy, status_code, &what);
+/// Maps one PaymentServiceToken object (a list item, or a webhook event's target); the error
+/// says what is wrong with it.
+fn map_token(item: &Value) -> Result<TokenStatus, String> {
     if !item.is_object() {
-        return Err(bad("a payment service token is not an object".to_owned()));
+        return Err("a payment service token is not an object".to_owned());
     }
-    let string =
-        |key: &str| optional_string(item, key).map_err(|()| bad(wrong_type(key, "a string")));
-    let id = string("id")?.ok_or_else(|| bad("a payment service token has no `id`".to_owned()))?;
-    let status = string("status")?
-        .ok_or_else(|| bad("a payment service token has no `status`".to_owned()))?;
+    let string = |key: &str| optional_string(item, key).map_err(|()| wrong_type(key, "a string"));
+    let id = string("id")?.ok_or("a payment service token has no `id`")?;
+    let status = string("status")?.ok_or("a payment service token has no `status`")?;
     Ok(TokenStatus {
         provider: Provider::Gr4vy,
         state: TokenState::from_gr4vy(&status),
@@ -130,6 +128,58 @@ fn token_status(item: &Value, status_code: u16) -> Result<TokenStatus, Error> {
             updated_at: string("updated_at")?,
         },
     })
+}
+
+/// [`map_token`] for a 2xx answer.
+fn token_status(item: &Value, status_code: u16) -> Result<TokenStatus, Error> {
+    map_token(item).map_err(|what| Error::invalid_response(Provider::Gr4vy, status_code, &what))
+}
+
+/// Header: the webhook's Unix time in seconds.
+pub const WEBHOOK_TIMESTAMP_HEADER: &str = "x-gr4vy-webhook-timestamp";
+/// Header: comma-separated hex HMAC-SHA256 signatures, one per active secret.
+pub const WEBHOOK_SIGNATURES_HEADER: &str = "x-gr4vy-webhook-signatures";
+/// Header: the delivery id, stable across retries (not covered by the signature).
+pub const WEBHOOK_ID_HEADER: &str = "x-gr4vy-webhook-id";
+
+/// What a verified Gr4vy event says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookPayload {
+    /// The event `name`.
+    pub name: String,
+    /// A `payment-service-token` target, mapped exactly like a list item.
+    pub status: Option<TokenStatus>,
+    /// A `payment-method` target's id: waits on its tokens should poll now.
+    pub payment_method_id: Option<String>,
+}
+
+/// Reads a verified event `{"type":"event","id","name",…,"target":{…}}`; the error says what
+/// is not the documented shape.
+pub fn webhook_payload(event: &Value) -> Result<WebhookPayload, String> {
+    if !event.is_object() {
+        return Err("the event is not a JSON object".to_owned());
+    }
+    let name = optional_string(event, "name")
+        .map_err(|()| wrong_type("name", "a string"))?
+        .ok_or("the event has no `name`")?;
+    let mut payload = WebhookPayload {
+        name,
+        status: None,
+        payment_method_id: None,
+    };
+    match event.get("target") {
+        None | Some(Value::Null) => {}
+        Some(target) if !target.is_object() => return Err(wrong_type("target", "an object")),
+        Some(target) => match target.get("type").and_then(Value::as_str) {
+            Some("payment-service-token") => payload.status = Some(map_token(target)?),
+            Some("payment-method") => {
+                payload.payment_method_id = optional_string(target, "id")
+                    .map_err(|()| wrong_type("target.id", "a string"))?;
+            }
+            _ => {}
+        },
+    }
+    Ok(payload)
 }
 
 /// Maps the provision answer (201, one PaymentServiceToken).
@@ -401,6 +451,76 @@ mod tests {
                 ErrorKind::InvalidResponse,
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn webhook_payloads() {
+        let event = |target: &str| {
+            json::parse(
+                [
+                    r#"{"type":"event","id":"ev-1","name":"payment-method.updated","merchant_account_id":"default","target":"#,
+                    target,
+                    "}",
+                ]
+                .concat()
+                .as_bytes(),
+            )
+            .unwrap()
+        };
+        // A payment-service-token target maps exactly like the same token in a list.
+        let token = token_json("t1", "succeeded");
+        let listed = parse_one_of_list(
+            &response(200, &["{\"items\":[", &token, "]}"].concat()),
+            PM,
+            "t1",
+        );
+        let payload = webhook_payload(&event(&token)).unwrap();
+        assert_eq!(payload.name, "payment-method.updated");
+        assert_eq!(payload.status, Some(listed.unwrap()));
+        assert_eq!(payload.payment_method_id, None);
+        let method = webhook_payload(&event(
+            r#"{"type":"payment-method","id":"pm-9","status":"succeeded"}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            (method.status, method.payment_method_id.as_deref()),
+            (None, Some("pm-9"))
+        );
+        for other in [
+            r#"{"type":"transaction","id":"tx","status":"captured"}"#,
+            "null",
+            r#"{"id":"x"}"#,
+        ] {
+            let payload = webhook_payload(&event(other)).unwrap();
+            assert_eq!(
+                (payload.status, payload.payment_method_id),
+                (None, None),
+                "{other}"
+            );
+        }
+        let no_target = json::parse(br#"{"name":"report.created"}"#).unwrap();
+        assert_eq!(webhook_payload(&no_target).unwrap().name, "report.created");
+        for (bad, what) in [
+            (
+                event(r#"{"type":"payment-service-token","id":"t"}"#),
+                "no `status`",
+            ),
+            (
+                event(r#"{"type":"payment-service-token","id":"t","status":1}"#),
+                "`status` is not a string",
+            ),
+            (event(r#"{"type":"payment-method","id":7}"#), "`target.id`"),
+            (event("[]"), "`target` is not an object"),
+            (
+                json::parse(br#"{"name":5}"#).unwrap(),
+                "`name` is not a string",
+            ),
+            (json::parse(br#"{"target":null}"#).unwrap(), "no `name`"),
+            (json::parse(b"[1]").unwrap(), "not a JSON object"),
+        ] {
+            let error = webhook_payload(&bad).unwrap_err();
+            assert!(error.contains(what), "{error}");
         }
     }
 

@@ -63,6 +63,57 @@ pub fn parse_status(
     })
 }
 
+/// Header of the signed webhooks: `t=<unix seconds>,v1=<hex>[,v1=<hex>…]`.
+pub const WEBHOOK_SIGNATURE_HEADER: &str = "x-truemed-signature";
+
+/// The event type an unsigned (legacy) webhook stands for.
+pub const UNSIGNED_EVENT_TYPE: &str = "payment_token_updated";
+
+/// A signed webhook's envelope `{webhook_delivery_id, event_type, data}`: the delivery id and
+/// the event type (the error says what is not the documented shape).
+pub fn webhook_envelope(body: &Value) -> Result<(Option<String>, String), String> {
+    if !body.is_object() {
+        return Err("the envelope is not a JSON object".to_owned());
+    }
+    let id = optional_string(body, "webhook_delivery_id")
+        .map_err(|()| wrong_type("webhook_delivery_id", "a string"))?;
+    let event_type = optional_string(body, "event_type")
+        .map_err(|()| wrong_type("event_type", "a string"))?
+        .filter(|t| !t.is_empty())
+        .ok_or("the envelope has no `event_type`")?;
+    if body.get("data").is_none() {
+        return Err("the envelope has no `data`".to_owned());
+    }
+    Ok((id, event_type))
+}
+
+/// The status a webhook payload (`data`, or an unsigned flat body) tells: with a
+/// `provision_token_request_id` and a non-null `payment_token`, that request succeeded.
+pub fn webhook_status(payload: &Value) -> Result<Option<TokenStatus>, String> {
+    if !payload.is_object() {
+        return Err("the payload is not a JSON object".to_owned());
+    }
+    let string =
+        |key: &str| optional_string(payload, key).map_err(|()| wrong_type(key, "a string or null"));
+    let id = string("provision_token_request_id")?.filter(|id| !id.is_empty());
+    let token = string("payment_token")?.filter(|t| !t.is_empty());
+    let metadata = string("metadata")?;
+    let (Some(id), Some(token)) = (id, token) else {
+        return Ok(None);
+    };
+    Ok(Some(TokenStatus {
+        provider: Provider::Truemed,
+        id,
+        state: TokenState::Succeeded,
+        provider_status: None,
+        token: Some(token),
+        action_url: None,
+        reason: None,
+        metadata,
+        fields: ProviderFields::Truemed,
+    }))
+}
+
 /// Truemed's error body shape is unconfirmed: reads `message`, `detail` or `error` as the
 /// message and a string `code` or `error` as the code.
 pub fn error_details(body: &Value) -> ErrorDetails {
@@ -137,6 +188,67 @@ mod tests {
             let error = parse_status("p", &ok(body)).unwrap_err();
             assert_eq!(error.kind.as_str(), "invalid_response", "{body}");
             assert_eq!(error.status, Some(200));
+        }
+    }
+
+    #[test]
+    fn webhook_payloads() {
+        let parse = |text: &str| json::parse(text.as_bytes()).unwrap();
+        let done = webhook_status(&parse(
+            r#"{"payment_token":"tm_pt_1","provision_token_request_id":"ptr_1","metadata":"m","lmn_expires_at":"2027-01-01T00:00:00Z"}"#,
+        ))
+        .unwrap()
+        .unwrap();
+        // The same status the status endpoint gives for that request.
+        let polled = parse_status(
+            "ptr_1",
+            &ok(r#"{"metadata":"m","payment_token":"tm_pt_1"}"#),
+        )
+        .unwrap();
+        assert_eq!(done, polled);
+        for no_status in [
+            r#"{"payment_token":null,"provision_token_request_id":"ptr_1"}"#,
+            r#"{"payment_token":"","provision_token_request_id":"ptr_1"}"#,
+            r#"{"payment_token":"tm_pt_1","payment_session_id":"ps_1"}"#,
+            r#"{"payment_token":"tm_pt_1","failed_payment_session_id":"ps_1"}"#,
+            "{}",
+        ] {
+            assert_eq!(webhook_status(&parse(no_status)), Ok(None), "{no_status}");
+        }
+        for bad in [
+            r#"{"payment_token":5}"#,
+            r#"{"provision_token_request_id":[]}"#,
+            r#"{"metadata":{}}"#,
+            "[]",
+        ] {
+            assert!(webhook_status(&parse(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(
+            webhook_envelope(&parse(
+                r#"{"webhook_delivery_id":"wd_1","event_type":"payment_token.updated","data":{}}"#
+            )),
+            Ok((Some("wd_1".to_owned()), "payment_token.updated".to_owned()))
+        );
+        assert_eq!(
+            webhook_envelope(&parse(r#"{"event_type":"x","data":null}"#)),
+            Ok((None, "x".to_owned()))
+        );
+        for (bad, what) in [
+            (r#"{"event_type":"x"}"#, "no `data`"),
+            (r#"{"data":{}}"#, "no `event_type`"),
+            (r#"{"event_type":"","data":{}}"#, "no `event_type`"),
+            (
+                r#"{"event_type":1,"data":{}}"#,
+                "`event_type` is not a string",
+            ),
+            (
+                r#"{"webhook_delivery_id":1,"event_type":"x","data":{}}"#,
+                "`webhook_delivery_id`",
+            ),
+            ("\"x\"", "not a JSON object"),
+        ] {
+            let error = webhook_envelope(&parse(bad)).unwrap_err();
+            assert!(error.contains(what), "{bad}: {error}");
         }
     }
 

@@ -263,6 +263,7 @@ describe('demo proxy (simulated providers)', () => {
       '/pkg/web',
       '/server.mjs',
       '/simulator.mjs',
+      '/simulator/index.mjs',
       '/www/server.mjs',
       '/pkg/%00',
     ]) {

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
-import { createSimulator } from '../../www/simulator.mjs';
+import { createSimulator } from '../../www/simulator/index.mjs';
 import { launchChromium, serveStatic, startFirefox } from '../support/browser.mjs';
 import { ROOT, installProject, killChildren, packPkg, run, show, walk } from '../support/packed.mjs';
 import {

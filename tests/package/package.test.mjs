@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { startSimulator } from '../../www/simulator.mjs';
+import { startSimulator } from '../../www/simulator/index.mjs';
 import { launchChromium, serveStatic } from '../support/browser.mjs';
 import { BIN, ROOT, installProject, killChildren, packPkg, run, show, walk } from '../support/packed.mjs';
 
@@ -1007,7 +1007,10 @@ describe('package shape', () => {
     const files = packInfo.files.map((f) => f.path);
     assert.deepEqual(files.filter((f) => /\.map$|\.rs$|Cargo\.(toml|lock)$|^src\/|^target\/|\.ts$(?<!\.d\.ts$)/.test(f)), []);
     const allowed = new Set(['LICENSE', 'README.md', 'package.json', 'index.js', 'index.workerd.js', 'index.cjs', 'index.mjs', 'index.d.ts',
-      'index.d.cts', 'web/token_status.js', 'web/token_status_bg.wasm', 'node/token_status.cjs']);
+      'index.d.cts', 'web/token_status.js', 'web/token_status_bg.wasm', 'node/token_status.cjs',
+      // The command (tests/cli/) and token-status/simulator.
+      'cli.mjs', 'simulator/README.md', 'simulator/index.d.ts', 'simulator/index.d.cts', 'simulator/index.cjs',
+      ...['index', 'common', 'control', 'faults', 'flows', 'serve', 'truemed', 'gr4vy', 'tokenio'].map((f) => `simulator/${f}.mjs`)]);
     assert.deepEqual(files.filter((f) => !allowed.has(f)), [], 'only the expected files');
     for (const required of allowed) assert.ok(files.includes(required), `${required} is packed`);
     assert.deepEqual(files.filter((f) => f.endsWith('.wasm')), ['web/token_status_bg.wasm'], 'one shared .wasm');

@@ -2,7 +2,7 @@
 //! clients behind one small interface, the simulator's control API (flows, faults, request log),
 //! timers, and assertions on `TokenStatus` objects and `TokenStatusError`s.
 //!
-//! Everything here talks to the simulator started outside the test (`www/simulator.mjs`); its
+//! Everything here talks to the simulator started outside the test (`www/simulator/serve.mjs`); its
 //! base URL comes from `TOKEN_STATUS_SIM_URL` at compile time. Every helper that creates state
 //! there uses fresh ids, so runs in several runtimes can share one simulator.
 
@@ -380,7 +380,7 @@ pub async fn sim_request(method: &str, path: &str, body: Option<&str>) -> (u16, 
     };
     let response = request.send().await.unwrap_or_else(|e| {
         panic!(
-            "the simulator at {} did not answer {method} {path} ({e}); start it with `node www/simulator.mjs --port 8787`",
+            "the simulator at {} did not answer {method} {path} ({e}); start it with `node www/simulator/serve.mjs --port 8787`",
             sim()
         )
     });

@@ -1,6 +1,6 @@
 // Shared helpers of the reliability suites (not a test file: no `.test.` in its name).
 //
-// - startSimulatorChild(): the provider simulator as a CHILD process (`node www/simulator.mjs
+// - startSimulatorChild(): the provider simulator as a CHILD process (`node www/simulator/serve.mjs
 //   --port 0`, or a wrapper script), so its load runs on the other core; `stop()` kills it.
 // - Sim: the simulator's control API (`/_sim/...`) over HTTP.
 // - runNode(): runs a scenario script as a child (`--expose-gc` when asked), captures its output,
@@ -20,9 +20,9 @@ export const PKG_NODE = join(ROOT, 'pkg', 'index.mjs');
  * the same module instance the public entries load (require cache), not part of the public API.
  */
 export const wasmMemoryBytes = () => createRequire(import.meta.url)(join(ROOT, 'pkg', 'node', 'token_status.cjs')).__memoryBytes();
-export const SIMULATOR = join(ROOT, 'www', 'simulator.mjs');
+export const SIMULATOR = join(ROOT, 'www', 'simulator', 'serve.mjs');
 
-/** The simulator's own credentials (docs/SIMULATOR.md). */
+/** The simulator's own credentials (www/simulator/README.md). */
 export const SIM_CREDENTIALS = {
   truemed: 'sim-truemed-key',
   gr4vy: 'sim-gr4vy-token',
@@ -43,7 +43,7 @@ process.once('exit', () => {
 
 /**
  * Starts the simulator as a child process and resolves `{ url, sim, child, stop }` once it has
- * printed its URL. `script` defaults to www/simulator.mjs; `args` are extra arguments.
+ * printed its URL. `script` defaults to www/simulator/serve.mjs; `args` are extra arguments.
  */
 export function startSimulatorChild({ script = SIMULATOR, args = [], startTimeoutMs = 10_000 } = {}) {
   return new Promise((resolveStart, rejectStart) => {

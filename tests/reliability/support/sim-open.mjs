@@ -2,7 +2,7 @@
 // child process: stands in for a provider that accepts any credential, so that the secrets suite
 // can send its own distinctive credentials and still reach every code path.
 //   node tests/reliability/support/sim-open.mjs --port 0   -> prints "simulator listening on <url>"
-import { startSimulator } from '../../../www/simulator.mjs';
+import { startSimulator } from '../../../www/simulator/index.mjs';
 
 const i = process.argv.indexOf('--port');
 const port = i >= 0 ? Number(process.argv[i + 1]) : 0;
