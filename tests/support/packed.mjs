@@ -13,18 +13,23 @@ export const BIN = join(ROOT, 'node_modules', '.bin');
 
 const children = new Set();
 
-/** Kills every command `run` started that is still running (for an `after` hook). */
+/** Kills every command `run` started that is still running (for an `after` hook; also on exit). */
 export function killChildren() {
   for (const child of children) child.kill('SIGKILL');
 }
+process.once('exit', killChildren);
 
-/** Runs a command without blocking the event loop; never rejects. */
-export function run(cmd, args, { cwd = ROOT, env = {}, timeout = 60_000 } = {}) {
+/**
+ * Runs a command without blocking the event loop; never rejects. Its environment is `baseEnv`
+ * (default: this process's, with NO_COLOR=1) plus `env`; `onStderr(stderr so far, child)` sees
+ * stderr as it grows.
+ */
+export function run(cmd, args, { cwd = ROOT, env = {}, timeout = 60_000, baseEnv = { ...process.env, NO_COLOR: '1' }, onStderr } = {}) {
   return new Promise((done) => {
     const started = Date.now();
     const child = spawn(cmd, args, {
       cwd,
-      env: { ...process.env, npm_config_update_notifier: 'false', NO_COLOR: '1', ...env },
+      env: { ...baseEnv, npm_config_update_notifier: 'false', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout,
       killSignal: 'SIGKILL',
@@ -33,7 +38,10 @@ export function run(cmd, args, { cwd = ROOT, env = {}, timeout = 60_000 } = {}) 
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      stderr += d;
+      onStderr?.(stderr, child);
+    });
     child.on('error', (error) => { stderr += String(error); });
     child.on('close', (code, signal) => {
       children.delete(child);
