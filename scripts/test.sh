@@ -91,6 +91,7 @@ kill $sim_pid 2>/dev/null
 
 node_tests package node --test tests/package/
 node_tests cli node --test tests/cli/
+node_tests loading node --test tests/loading/
 node_tests demo node --test tests/demo/
 node_tests reliability node --test tests/reliability/
 

@@ -11,17 +11,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { startSimulator } from '../../www/simulator/index.mjs';
+import { launchChromium, serveStatic } from '../support/browser.mjs';
+import { BIN, ROOT, installProject, killChildren, packPkg, run, show, walk } from '../support/packed.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PKG = join(ROOT, 'pkg');
 const WORK = join(ROOT, 'build', 'package-tests');
-const BIN = join(ROOT, 'node_modules', '.bin');
-const CHROMIUM = '/usr/bin/chromium';
 
 const TOKENIO_BEARER = 'sim-tokenio-token';
 const TRUEMED_KEY = 'sim-truemed-key';
@@ -39,34 +37,6 @@ const ERROR_KINDS = ['invalid_argument', 'unauthorized', 'not_found', 'rate_limi
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const children = new Set();
-
-/** Runs a command without blocking the event loop; never rejects. */
-function run(cmd, args, { cwd = ROOT, env = {}, timeout = 60_000 } = {}) {
-  return new Promise((done) => {
-    const started = Date.now();
-    const child = spawn(cmd, args, {
-      cwd,
-      env: { ...process.env, npm_config_update_notifier: 'false', NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout,
-      killSignal: 'SIGKILL',
-    });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    child.on('error', (error) => { stderr += String(error); });
-    child.on('close', (code, signal) => {
-      children.delete(child);
-      done({ code, signal, stdout, stderr, startedAt: started, exitedAt: Date.now(), ms: Date.now() - started });
-    });
-  });
-}
-
-const show = (r) => `exit ${r.code} signal ${r.signal}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-
 /** Runs a consumer script with `node`, expecting it to exit by itself with code 0 and to print
  * one JSON line (its last line of output). */
 async function runNode(dir, script, cfg, { timeout = 15_000 } = {}) {
@@ -83,29 +53,11 @@ async function runNode(dir, script, cfg, { timeout = 15_000 } = {}) {
   return { out, result: r };
 }
 
-function writeFiles(dir, files) {
-  for (const [name, content] of Object.entries(files)) {
-    const file = join(dir, name);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2) + '\n');
-  }
-}
-
 let tarball;
 let packInfo;
 
 /** A fresh project under build/package-tests/<name> with the tarball installed. */
-async function makeProject(name, files) {
-  const dir = join(WORK, name);
-  mkdirSync(dir, { recursive: true });
-  writeFiles(dir, files);
-  const args = ['install', tarball, '--no-audit', '--no-fund', '--no-package-lock'];
-  let r = await run('npm', [...args, '--offline'], { cwd: dir });
-  if (r.code !== 0) r = await run('npm', [...args, '--prefer-offline'], { cwd: dir });
-  assert.equal(r.code, 0, `npm install in ${name} failed\n${show(r)}`);
-  assert.ok(existsSync(join(dir, 'node_modules', 'token-status', 'package.json')), `token-status not installed in ${name}`);
-  return dir;
-}
+const makeProject = (name, files) => installProject(join(WORK, name), tarball, files);
 
 async function simJson(sim, path, body, method = body === undefined ? 'GET' : 'POST') {
   const res = await fetch(sim.url + path, {
@@ -122,16 +74,6 @@ const createFlow = (sim, body) => simJson(sim, '/_sim/flows', body);
 
 /** Removes comments from TypeScript source (good enough for a .d.ts: no comment markers in strings). */
 const stripComments = (src) => src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/[^\n]*/g, '');
-
-function walk(dir) {
-  const out = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...walk(full));
-    else out.push(full);
-  }
-  return out;
-}
 
 /** Names of a WebAssembly module's custom sections. */
 function wasmCustomSections(bytes) {
@@ -623,23 +565,11 @@ const projects = {};
 before(async () => {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
-  assert.ok(existsSync(join(PKG, 'package.json')), 'pkg/ is not built: run `node scripts/build-pkg.mjs`');
-
-  const packDir = join(WORK, 'pack');
-  mkdirSync(packDir, { recursive: true });
-  const browserLaunch = import('playwright-core').then(({ chromium }) => chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  }));
+  const browserLaunch = launchChromium();
   browserLaunch.catch(() => {});
   const sims = Promise.all([startSimulator({ port: 0 }), startSimulator({ port: 0, credentials: false })]);
 
-  const packed = await run('npm', ['pack', PKG, '--pack-destination', packDir, '--json']);
-  assert.equal(packed.code, 0, `npm pack failed\n${show(packed)}`);
-  [packInfo] = JSON.parse(packed.stdout);
-  tarball = join(packDir, packInfo.filename);
-  assert.ok(existsSync(tarball), `no tarball at ${tarball}`);
+  ({ tarball, info: packInfo } = await packPkg(join(WORK, 'pack')));
 
   const [installed] = await Promise.all([
     Promise.all([
@@ -692,16 +622,8 @@ before(async () => {
 });
 
 after(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  await Promise.allSettled([
-    browser?.close(),
-    sim?.close(),
-    proxySim?.close(),
-    staticServer && new Promise((done) => {
-      staticServer.close(done);
-      staticServer.closeAllConnections();
-    }),
-  ]);
+  killChildren();
+  await Promise.allSettled([browser?.close(), sim?.close(), proxySim?.close(), staticServer?.close()]);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -905,21 +827,8 @@ describe('Vite app in Chromium', () => {
 
   test('the built app runs: insecure_credentials, proxy pattern, errors', async (t) => {
     assert.ok(dist, 'vite build ran');
-    const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm', '.css': 'text/css' };
-    const served = [];
-    staticServer = createServer((req, res) => {
-      const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-      const file = resolve(dist, '.' + (path.endsWith('/') ? path + 'index.html' : path));
-      if (!file.startsWith(dist + sep) || !existsSync(file) || !statSync(file).isFile()) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-        return;
-      }
-      const type = types[extname(file)] ?? 'application/octet-stream';
-      served.push({ path, type });
-      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(readFileSync(file));
-    });
-    await new Promise((done) => staticServer.listen(0, '127.0.0.1', done));
-    const origin = `http://127.0.0.1:${staticServer.address().port}`;
+    staticServer = await serveStatic({ roots: { '/': dist } });
+    const { url: origin, served } = staticServer;
 
     const { results, console_, proxyFlow, directFlow } = await runApp(t, origin, 20_000);
     browserResults = results;
