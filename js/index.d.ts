@@ -127,7 +127,16 @@ export type TokenStatusErrorKind =
   | 'timeout'
   | 'aborted'
   | 'invalid_response'
-  | 'insecure_credentials';
+  | 'insecure_credentials'
+  | 'invalid_webhook';
+
+/** Why `verifyWebhook` refused a delivery (the `code` of an `invalid_webhook` error). */
+export type WebhookFailureCode =
+  | 'not_configured'
+  | 'missing_signature'
+  | 'signature_mismatch'
+  | 'timestamp_out_of_range'
+  | 'invalid_body';
 
 /** Every rejection (and every constructor throw) of this package. */
 export declare class TokenStatusError extends Error {
@@ -169,10 +178,42 @@ export declare class TokenStatusError extends Error {
   };
 }
 
+/** A header value as Node's `req.headers` has it. */
+type HeaderValue = string | string[] | undefined;
+
+/** A webhook delivery: a Fetch `Request`, or its headers and its raw (unparsed) body. */
+export type WebhookRequest =
+  | Request
+  | {
+      headers: Headers | Record<string, HeaderValue>;
+      body: string | Uint8Array | ArrayBuffer;
+    };
+
+/** Options of `verifyWebhook`. */
+export interface VerifyWebhookOptions {
+  /** How far the signed timestamp may lie from now, either way. Default 300. */
+  toleranceSeconds?: number;
+}
+
+/** A verified webhook. */
+export interface WebhookEvent<S extends TokenStatus = TokenStatus> {
+  provider: 'truemed' | 'gr4vy';
+  /** Gr4vy `X-Gr4vy-Webhook-ID`; Truemed `webhook_delivery_id` (signed deliveries), else null. */
+  id: string | null;
+  /** Gr4vy event `name`; Truemed `event_type` (or `payment_token_updated` for unsigned deliveries). */
+  type: string;
+  /** The token status the event tells, if any; it has already reached this client's waits. */
+  status: S | null;
+  /** The verified payload as plain JSON. */
+  data: unknown;
+}
+
 /** Options of `TruemedClient`. */
 export interface TruemedClientOptions extends ClientOptions {
   /** Sales channel API key, sent as `x-truemed-api-key`. Server-side only. */
   apiKey?: string;
+  /** The webhook destination's secret (or several, while rotating), for `verifyWebhook`. Server-side only. */
+  webhookSecret?: string | string[];
 }
 
 /** Truemed provision token requests. */
@@ -185,6 +226,11 @@ export declare class TruemedClient {
     provisionTokenRequestId: string,
     options?: WaitOptions<TruemedTokenStatus>,
   ): Promise<TruemedTokenStatus>;
+  /**
+   * Verifies a webhook delivery with the client's webhook secret(s) and returns what it says; a
+   * status it tells reaches this client's waits at once. Rejects with kind `invalid_webhook`.
+   */
+  verifyWebhook(request: WebhookRequest, options?: VerifyWebhookOptions): Promise<WebhookEvent<TruemedTokenStatus>>;
   /**
    * Hands a status learned elsewhere (a webhook your server received and pushed to this page,
    * say) to this client's in-flight waits on its id: a terminal status resolves them at once,
@@ -204,6 +250,16 @@ export interface Gr4vyClientOptions extends ClientOptions {
   bearerToken?: BearerToken;
   /** Sent as `x-gr4vy-merchant-account-id`. */
   merchantAccountId?: string;
+  /**
+   * The PEM text of your Gr4vy API key (ECDSA P-521, PKCS#8 or SEC1, as the dashboard issues
+   * it): each request carries a short-lived ES512 token minted from it. Not with `bearerToken`.
+   * Server-side only.
+   */
+  privateKey?: string;
+  /** The minted tokens' scopes. Default `["payment-methods.read", "payment-methods.write"]`. */
+  scopes?: string[];
+  /** One secret per active webhook subscription secret, for `verifyWebhook`. Server-side only. */
+  webhookSecrets?: string | string[];
 }
 
 /** What the Gr4vy provision call sends. */
@@ -241,6 +297,11 @@ export declare class Gr4vyClient {
     paymentServiceTokenId: string,
     options?: WaitOptions<Gr4vyTokenStatus>,
   ): Promise<Gr4vyTokenStatus>;
+  /**
+   * Verifies a webhook delivery with the client's webhook secret(s) and returns what it says; a
+   * status it tells reaches this client's waits at once. Rejects with kind `invalid_webhook`.
+   */
+  verifyWebhook(request: WebhookRequest, options?: VerifyWebhookOptions): Promise<WebhookEvent<Gr4vyTokenStatus>>;
   /**
    * Hands a status learned elsewhere (a webhook your server received and pushed to this page,
    * say) to this client's in-flight waits on its id: a terminal status resolves them at once,

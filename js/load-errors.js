@@ -3,7 +3,7 @@
 
 /** The .wasm could not be fetched or read (HTTP error, offline, missing file). */
 export const unreachable = (where, why) =>
-  `token-status could not load its WebAssembly module from ${where} (${why}). Check that the package's web/token_status_bg.wasm is served at that address: bundlers (Vite, webpack) emit it as an asset by themselves; with esbuild or no bundler, copy it next to your bundle (see the README, "Loading").`;
+  `token-status could not load its WebAssembly module from ${where} (${why}). Check that the package's web/token_status_bg.wasm is served at that address: Vite and webpack emit it as an asset by themselves; with esbuild, copy it into a web/ folder beside your bundle; with an import map and no bundler, serve the package's folder as installed (see the README, "Loading").`;
 
 /** The bytes are not the package's module (an HTML page, a truncated or different file). */
 export const notOurModule = (where, why) =>
