@@ -64,7 +64,7 @@ check fmt cargo fmt --check
 check clippy-native cargo clippy --all-targets -- -D warnings
 check clippy-wasm32 cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
 rust_tests cargo-test cargo test
-node_tests simulator node --test www/simulator.test.mjs
+node_tests simulator node --test www/simulator.test.mjs www/simulator-keys.test.mjs www/simulator-webhooks.test.mjs
 
 # One simulator for the wasm-bindgen-test suites (they run in Node, Chromium and Firefox).
 sim_log="$logs/simulator-server.log"

@@ -3,10 +3,10 @@
 
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createSimulator, startSimulator } from './simulator/index.mjs';
+import { runNode } from './simulator-test-support.mjs';
 
 const SIM_PATH = fileURLToPath(new URL('./simulator/serve.mjs', import.meta.url));
 const MiB5 = 5 * 1024 * 1024;
@@ -924,7 +924,9 @@ describe('control', () => {
       [1, 2, 3],
     );
     const e = all[0];
-    assert.deepEqual(Object.keys(e), ['seq', 'time', 'provider', 'method', 'rawPath', 'id', 'query', 'headers', 'body']);
+    assert.deepEqual(Object.keys(e), ['seq', 'time', 'provider', 'method', 'rawPath', 'id', 'query', 'headers', 'body', 'auth']);
+    // Which credential authenticated: Truemed's API key, Gr4vy's fixed token; a refused one, none.
+    assert.deepEqual(all.map((r) => r.auth), ['api-key', 'sim-token', null]);
     assert.equal(e.provider, 'truemed');
     assert.equal(e.method, 'GET');
     assert.equal(e.id, t.id);
@@ -1042,29 +1044,6 @@ describe('control', () => {
 });
 
 // ---- process lifecycle -----------------------------------------------------------------------
-
-function runNode(args, { input, timeoutMs = 5000, onLine, env } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`child did not exit within ${timeoutMs} ms; stdout=${out} stderr=${err}`));
-    }, timeoutMs);
-    child.stdout.on('data', (d) => {
-      const before = out;
-      out += d;
-      if (onLine && !before.includes('\n') && out.includes('\n')) onLine(out.split('\n')[0], child);
-    });
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out, err });
-    });
-    if (input != null) child.stdin.end(input);
-  });
-}
 
 describe('lifecycle', () => {
   test('close() leaves no handles: a process exits by itself, even with a pending delay', async () => {

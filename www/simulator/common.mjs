@@ -2,7 +2,7 @@
 // error type, validators and random ids. No state lives here.
 
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
 export const PROVIDERS = ['truemed', 'gr4vy', 'tokenio'];
 
@@ -44,6 +44,13 @@ export const iso = (ms) => new Date(ms).toISOString();
 
 export function noop() {}
 
+/** A webhook secret: a non-empty string without control characters (it may travel in a header). */
+export const isSecret = (v) => typeof v === 'string' && v !== '' && !/[\x00-\x1f\x7f]/.test(v);
+
+/** Hex HMAC-SHA256 of `"{timestamp}.{body}"`: how Truemed and Gr4vy sign a webhook. */
+export const webhookSignature = (secret, timestamp, body) =>
+  createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+
 export function decodeSegment(seg) {
   try {
     return decodeURIComponent(seg);
@@ -62,6 +69,9 @@ export function parseAuthorization(headers) {
   const m = /^\s*(\S+)\s+(.+?)\s*$/.exec(auth);
   return { scheme: m ? m[1].toLowerCase() : '', value: m ? m[2] : '' };
 }
+
+/** A refused credential, as a provider file's `authenticate` returns it. */
+export const refused = (message, status = 401) => ({ status, message });
 
 /** The default message of a simulated error status. */
 export const statusMessage = (status) => `Simulated ${status} ${http.STATUS_CODES[status] ?? 'error'}`;

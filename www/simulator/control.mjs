@@ -1,6 +1,7 @@
-// The control API under `/_sim/`: create and drive flows, approve Gr4vy tokens, queue faults,
-// set random fault rates, read and clear the request log, reset. Answers `{ "error": message }`
-// with a 4xx on bad input. The request log (a ring buffer of provider requests) lives here too.
+// The control API under `/_sim/`: create, drive and complete flows, approve Gr4vy tokens, queue
+// faults, set random fault rates, read and clear the request log, list webhook deliveries,
+// reset. Answers `{ "error": message }` with a 4xx on bad input. The request log (a ring buffer
+// of provider requests) lives here too.
 
 import { HTML_TYPE, SimError, decodeSegment, send } from './common.mjs';
 
@@ -56,7 +57,7 @@ function parseJson(ctx, emptyAs) {
   }
 }
 
-/** Serves a `/_sim/...` request. `sim`: `{ store, faults, log, reset }` of the simulator. */
+/** Serves a `/_sim/...` request. `sim`: `{ store, faults, log, webhooks, reset, origin }` of the simulator. */
 export function control(ctx, sim) {
   try {
     routes(ctx, sim);
@@ -66,7 +67,7 @@ export function control(ctx, sim) {
   }
 }
 
-function routes(ctx, { store, faults, log, reset }) {
+function routes(ctx, { store, faults, log, webhooks, reset, origin }) {
   const { res, method } = ctx;
   const s = ctx.segments;
   const need = (...methods) => {
@@ -82,7 +83,7 @@ function routes(ctx, { store, faults, log, reset }) {
 
   if (s.length === 1 && s[0] === 'flows') {
     need('POST');
-    return send(res, 201, store.view(store.create(parseJson(ctx))));
+    return send(res, 201, store.view(store.create(parseJson(ctx), origin(ctx))));
   }
   if (s.length === 2 && s[0] === 'flows') {
     need('GET');
@@ -91,6 +92,15 @@ function routes(ctx, { store, faults, log, reset }) {
   if (s.length === 3 && s[0] === 'flows' && s[2] === 'advance') {
     need('POST');
     return send(res, 200, store.view(store.advance(idAt(1))));
+  }
+  if (s.length === 3 && s[0] === 'flows' && s[2] === 'complete') {
+    need('POST');
+    return send(res, 200, store.view(store.complete(idAt(1))));
+  }
+  if (s.length === 1 && s[0] === 'webhooks') {
+    need('GET');
+    const p = new URLSearchParams(ctx.rawQuery);
+    return send(res, 200, webhooks.list({ flow: p.get('flow'), provider: p.get('provider'), state: p.get('state') }));
   }
   if (s.length === 2 && s[0] === 'approve') {
     need('GET', 'POST');

@@ -1,6 +1,8 @@
 // Flows: scripted provisioning requests, the simulator's state. A flow is a list of steps, each a
-// provider-native status that lasts some status reads or some milliseconds. Provider-agnostic:
-// ids, bodies and fields come from the provider files (truemed.mjs, gr4vy.mjs, tokenio.mjs).
+// provider-native status that lasts some status reads or some milliseconds; `completeAfterMs`
+// moves it to its outcome on a timer. Every status change is reported (webhooks.mjs turns it
+// into deliveries). Provider-agnostic: ids, bodies and fields come from the provider files
+// (truemed.mjs, gr4vy.mjs, tokenio.mjs).
 
 import { PROVIDERS, SimError, isNonNegInt, isNonNegNum, isObject, isPosInt, iso, send } from './common.mjs';
 
@@ -11,13 +13,17 @@ export const APPROVAL_STATUS = 'buyer_approval_required';
 
 /**
  * The flow store. `providers` maps a provider name to its file's export; `say` logs one line.
- * Flow ids are unique across providers.
+ * `webhooks`: `{ defaults: { provider: destination }, destination(provider, spec, where) }`;
+ * `onStatus(flow, status)` hears every status change. Flow ids are unique across providers.
  */
-export function createFlowStore({ providers, say }) {
+export function createFlowStore({ providers, say, webhooks, onStatus }) {
   /** id -> flow. */
   const flows = new Map();
   /** Gr4vy payment method id -> Map(token id -> flow), insertion ordered (what a list returns). */
   const gr4vyMethods = new Map();
+  /** Flow timers (completeAfterMs, and timed steps of flows with a webhook), cleared by stop(). */
+  const timers = new Set();
+  let stopped = false;
 
   function normalizeStep(s, i) {
     if (!isObject(s)) throw new SimError(400, `steps[${i}] must be an object`);
@@ -31,10 +37,57 @@ export function createFlowStore({ providers, say }) {
   }
 
   function enterStep(flow, index, at) {
+    const before = flow.steps[flow.step].status;
     flow.step = index;
     flow.stepStartedAt = at;
     flow.stepReads = 0;
     flow.updatedAt = at;
+    const status = flow.steps[index].status;
+    if (status !== before) {
+      try {
+        onStatus?.(flow, status);
+      } catch (err) {
+        say(`internal error in a status hook: ${err && err.message}`);
+      }
+    }
+    schedule(flow);
+  }
+
+  /**
+   * Sets the flow's one timer for its next timed change: `completeAt` (unless it waits for the
+   * buyer) and, when it has a webhook to send, the end of a timed step (so the webhook is not
+   * held back until someone polls).
+   */
+  function schedule(flow) {
+    if (flow.timer) {
+      clearTimeout(flow.timer);
+      timers.delete(flow.timer);
+      flow.timer = null;
+    }
+    if (stopped || flow.step >= flow.steps.length - 1) return;
+    const s = flow.steps[flow.step];
+    let at = Infinity;
+    if (flow.completeAt != null && s.status !== APPROVAL_STATUS) at = flow.completeAt;
+    if (flow.webhook && s.ms != null) at = Math.min(at, flow.stepStartedAt + s.ms);
+    if (at === Infinity) return;
+    const t = setTimeout(() => {
+      timers.delete(t);
+      flow.timer = null;
+      if (flows.get(flow.id) !== flow) return;
+      const now = Date.now();
+      settle(flow, now);
+      if (flow.completeAt != null && now >= flow.completeAt) finishNow(flow, now);
+      schedule(flow);
+    }, Math.max(0, at - Date.now()));
+    flow.timer = t;
+    timers.add(t);
+  }
+
+  /** Moves the flow through its steps to the last one, stopping at a buyer approval. */
+  function finishNow(flow, now) {
+    settle(flow, now);
+    const last = flow.steps.length - 1;
+    while (flow.step < last && flow.steps[flow.step].status !== APPROVAL_STATUS) enterStep(flow, flow.step + 1, now);
   }
 
   /** Advances past every step whose `ms` has elapsed (the last step always holds). */
@@ -81,14 +134,19 @@ export function createFlowStore({ providers, say }) {
       stepReads: flow.stepReads,
       approved: flow.approved,
       token: flow.token,
+      webhook: flow.webhook ? { url: flow.webhook.url, method: flow.webhook.method } : null,
+      completeAt: flow.completeAt != null ? iso(flow.completeAt) : null,
       ...p.viewExtra(flow),
       createdAt: iso(flow.createdAt),
       updatedAt: iso(flow.updatedAt),
     };
   }
 
-  /** Creates a flow from the `POST /_sim/flows` JSON; throws SimError on bad input. */
-  function create(spec) {
+  /**
+   * Creates a flow from the `POST /_sim/flows` JSON; throws SimError on bad input. `origin`: the
+   * simulator origin its webhooks' approval links use.
+   */
+  function create(spec, origin = null) {
     if (!isObject(spec)) throw new SimError(400, 'body must be a JSON object');
     const provider = spec.provider;
     if (!PROVIDERS.includes(provider)) throw new SimError(400, `provider must be one of ${PROVIDERS.join(', ')}`);
@@ -102,6 +160,9 @@ export function createFlowStore({ providers, say }) {
       throw new SimError(400, 'pendingPolls must be an integer >= 0');
     }
     if (spec.stepMs != null && !isNonNegNum(spec.stepMs)) throw new SimError(400, 'stepMs must be a number >= 0');
+    if (spec.completeAfterMs != null && !isNonNegNum(spec.completeAfterMs)) {
+      throw new SimError(400, 'completeAfterMs must be a number >= 0');
+    }
     if (spec.steps != null && (!Array.isArray(spec.steps) || spec.steps.length === 0)) {
       throw new SimError(400, 'steps must be a non-empty array');
     }
@@ -114,9 +175,15 @@ export function createFlowStore({ providers, say }) {
       throw new SimError(400, 'metadata must be a string or null');
     }
 
+    let webhook = webhooks?.defaults[provider] ?? null;
+    if (spec.webhook === null || spec.webhook === false) webhook = null;
+    else if (spec.webhook !== undefined) webhook = webhooks.destination(provider, spec.webhook, 'webhook');
+
     const p = providers[provider];
     const outcome = spec.outcome ?? (spec.steps ? 'custom' : 'succeeded');
-    const pendingPolls = spec.pendingPolls ?? 2;
+    const completeAfterMs = spec.completeAfterMs ?? null;
+    // A flow that finishes by time stays pending until then, unless pendingPolls says otherwise.
+    const pendingPolls = spec.pendingPolls ?? (completeAfterMs != null ? null : 2);
     const stepMs = spec.stepMs ?? null;
 
     let steps;
@@ -128,7 +195,7 @@ export function createFlowStore({ providers, say }) {
         steps = [{ status: p.pendingStatus, polls: null, ms: null, fields: {} }];
       } else {
         steps = [];
-        if (pendingPolls > 0) steps.push({ status: p.pendingStatus, polls: pendingPolls, ms: null, fields: {} });
+        if (pendingPolls !== 0) steps.push({ status: p.pendingStatus, polls: pendingPolls, ms: null, fields: {} });
         for (const status of tail) steps.push({ status, polls: null, ms: null, fields: {} });
       }
     }
@@ -160,6 +227,10 @@ export function createFlowStore({ providers, say }) {
       createdAt: now,
       updatedAt: now,
       token: null,
+      webhook,
+      origin,
+      completeAt: completeAfterMs != null ? now + completeAfterMs : null,
+      timer: null,
     };
     p.initFlow(flow, spec);
 
@@ -170,6 +241,7 @@ export function createFlowStore({ providers, say }) {
       tokens.set(id, flow);
     }
     say(`flow created: ${provider} ${id} (${outcome}, ${steps.map((s) => s.status).join(' -> ')})`);
+    schedule(flow);
     return flow;
   }
 
@@ -201,7 +273,24 @@ export function createFlowStore({ providers, say }) {
     throw new SimError(409, 'flow is not awaiting approval');
   }
 
+  /** Moves a flow to its outcome now (`POST /_sim/flows/{id}/complete`). */
+  function complete(id) {
+    const flow = get(id);
+    const now = Date.now();
+    finishNow(flow, now);
+    if (flow.completeAt == null || flow.completeAt > now) flow.completeAt = now;
+    schedule(flow);
+    return flow;
+  }
+
+  function clearTimers() {
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    for (const flow of flows.values()) flow.timer = null;
+  }
+
   function clear() {
+    clearTimers();
     flows.clear();
     gr4vyMethods.clear();
   }
@@ -212,10 +301,16 @@ export function createFlowStore({ providers, say }) {
     get,
     advance,
     approve,
+    complete,
     read,
     render,
     view,
     clear,
+    /** The simulator is closing: no flow timer is left, none is set again. */
+    stop() {
+      stopped = true;
+      clearTimers();
+    },
     /** The Gr4vy tokens of a payment method (id -> flow), or undefined. */
     byPaymentMethod: (id) => gr4vyMethods.get(id),
   };

@@ -1,12 +1,20 @@
 // Gr4vy in the simulator: `GET` (list) and `POST` (provision) on
-// `/gr4vy/payment-methods/{id}/payment-service-tokens`, the bearer credential, Gr4vy's error
-// bodies (422 `detail` lists included) and how a payment service token's flow reads.
+// `/gr4vy/payment-methods/{id}/payment-service-tokens`, the bearer credential (the fixed test
+// token, or an API-key JWT checked by jwt.mjs), Gr4vy's error bodies (422 `detail` lists
+// included), how a payment service token's flow reads, and its signed webhook events.
 
 import { randomUUID } from 'node:crypto';
-import { ALNUM, isObject, iso, parseAuthorization, randomString, send, statusMessage } from './common.mjs';
+import { ALNUM, SimError, isObject, isSecret, iso, parseAuthorization, randomString, refused, send, statusMessage, webhookSignature } from './common.mjs';
 import { APPROVAL_STATUS } from './flows.mjs';
 
 const BEARER = 'sim-gr4vy-token';
+
+/** Event names (simulator choices: Gr4vy documents no payment-service-token event). */
+export const TOKEN_EVENT = 'payment-service-token.updated';
+export const METHOD_EVENT = 'payment-method.updated';
+/** The targets a destination may ask for, and the default: both, token event first. */
+const TARGETS = ['payment-service-token', 'payment-method'];
+const MAX_SECRETS = 10;
 
 const CODES = {
   400: 'bad_request',
@@ -42,10 +50,21 @@ export const gr4vy = {
   /** The payment method id segment of the tokens path, or null. */
   routeId: (s) => (s.length === 3 && s[0] === 'payment-methods' && s[2] === 'payment-service-tokens' ? s[1] : null),
 
-  authProblem(headers) {
-    const auth = parseAuthorization(headers);
-    if (!auth) return 'Missing Authorization header';
-    return auth.scheme === 'bearer' && auth.value === BEARER ? null : 'No valid API authentication found';
+  /**
+   * The fixed test token, or (with `gr4vyPublicKey`) a JWT signed by that key whose scopes
+   * allow the request (401, or 403 for a missing scope).
+   */
+  authenticate(ctx, auth) {
+    const given = parseAuthorization(ctx.req.headers);
+    if (!given) return refused('Missing Authorization header');
+    if (given.scheme !== 'bearer') return refused('No valid API authentication found');
+    if (given.value === BEARER) return { method: 'sim-token' };
+    if (given.value.split('.').length !== 3) return refused('No valid API authentication found');
+    if (!auth.gr4vyJwt) {
+      return refused('No valid API authentication found: this simulator checks Gr4vy JWTs only when started with gr4vyPublicKey');
+    }
+    const problem = auth.gr4vyJwt.check(given.value, ctx.method);
+    return problem ?? { method: 'jwt' };
   },
 
   errorBody(status, message) {
@@ -97,6 +116,67 @@ export const gr4vy = {
     items: [{ type: 'payment-service-token', id: ctx.id ?? randomUUID(), status: 'processing', approval_url: null, token: null }],
   }),
   wrongTypes: () => ({ items: {} }),
+
+  webhookKeys: ['secret', 'secrets', 'targets'],
+  /** A subscription's active secrets (`secrets`, or one `secret`) and the event targets it gets. */
+  webhookDestination(spec, where) {
+    let secrets = spec.secrets ?? spec.secret;
+    if (typeof secrets === 'string') secrets = [secrets];
+    if (spec.secrets !== undefined && spec.secret !== undefined) {
+      throw new SimError(400, `${where}: give secrets or secret, not both`);
+    }
+    if (!Array.isArray(secrets) || secrets.length === 0 || secrets.length > MAX_SECRETS || !secrets.every(isSecret)) {
+      throw new SimError(400, `${where}.secrets must be 1 to ${MAX_SECRETS} non-empty strings without control characters`);
+    }
+    const targets = spec.targets ?? TARGETS;
+    if (!Array.isArray(targets) || targets.length === 0 || !targets.every((t) => TARGETS.includes(t))) {
+      throw new SimError(400, `${where}.targets must be a non-empty list of ${TARGETS.join(', ')}`);
+    }
+    return { secrets: [...secrets], targets: TARGETS.filter((t) => targets.includes(t)), method: 'signed' };
+  },
+  /** Gr4vy wants any 2xx (within 5000 ms). */
+  webhookAccepted: (status) => status >= 200 && status < 300,
+  /**
+   * Every status change of a token is an event with the token as its target, then one with its
+   * payment method as the target (carrying the token's status: the simulator has no other).
+   */
+  webhookEvents(flow, status, { dest, origin, now }) {
+    const event = (name, target) => ({
+      type: name,
+      webhookId: randomUUID(),
+      body: {
+        type: 'event',
+        id: randomUUID(),
+        name,
+        merchant_account_id: flow.merchantAccountId ?? 'default',
+        gr4vy_id: 'simulator',
+        environment: 'sandbox',
+        created_at: iso(now),
+        target,
+      },
+    });
+    return dest.targets.map((t) =>
+      t === 'payment-service-token'
+        ? event(TOKEN_EVENT, gr4vy.render(flow, status, origin))
+        : event(METHOD_EVENT, {
+            type: 'payment-method',
+            id: flow.paymentMethodId,
+            method: 'card',
+            status,
+            merchant_account_id: flow.merchantAccountId ?? 'default',
+            created_at: iso(flow.createdAt),
+            updated_at: iso(flow.updatedAt),
+          }),
+    );
+  },
+  /** One signature per active secret over `"{timestamp}.{body}"`, fresh per attempt; the id stays. */
+  signWebhook(dest, rec, now) {
+    return {
+      'x-gr4vy-webhook-id': rec.webhookId,
+      'x-gr4vy-webhook-timestamp': String(now),
+      'x-gr4vy-webhook-signatures': dest.secrets.map((s) => webhookSignature(s, now, rec.body)).join(','),
+    };
+  },
 
   /** GET lists the payment method's tokens (a status read of each); POST provisions one. */
   serve(ctx, kit, now) {
@@ -158,7 +238,7 @@ function provision(ctx, kit, now) {
     kit.say(`${ctx.method} ${ctx.rawPath} -> 422`);
     return;
   }
-  const flow = kit.store.create({ provider: 'gr4vy', outcome: 'action_required', paymentMethodId: ctx.id });
+  const flow = kit.store.create({ provider: 'gr4vy', outcome: 'action_required', paymentMethodId: ctx.id }, kit.origin(ctx));
   flow.paymentServiceId = body.payment_service_id;
   flow.redirectUrl = body.redirect_url;
   const merchant = ctx.req.headers['x-gr4vy-merchant-account-id'];

@@ -1,13 +1,15 @@
 // Provider simulator: Truemed, Gr4vy and Token.io token-status endpoints with their real wire
-// formats, plus a control API (`/_sim/...`) to script flows, inject faults and read the request
-// log. Contract: README.md in this folder. Plain Node (20+), no dependencies.
+// formats and credentials (Gr4vy API-key JWTs included), the providers' signed webhooks, plus a
+// control API (`/_sim/...`) to script flows, inject faults and read the request and delivery
+// logs. Contract: README.md in this folder. Plain Node (20+), no dependencies.
 //
 //   import { createSimulator, startSimulator } from './index.mjs';
 //   const { url, close } = await startSimulator({ port: 0 });
 //
 // This file routes a request to its provider (truemed.mjs, gr4vy.mjs, tokenio.mjs) or to the
-// control API (control.mjs) and checks credentials and methods; flows.mjs holds the flows and
-// faults.mjs the faults. The command line is serve.mjs.
+// control API (control.mjs) and checks credentials and methods; flows.mjs holds the flows,
+// faults.mjs the faults, webhooks.mjs the deliveries and jwt.mjs the Gr4vy key check. The
+// command line is serve.mjs.
 
 import http from 'node:http';
 import { CORS, JSON_TYPE, PROVIDERS, decodeSegment, noop, send, sendPreflight } from './common.mjs';
@@ -15,20 +17,43 @@ import { control, createRequestLog } from './control.mjs';
 import { applyFault, createFaults } from './faults.mjs';
 import { createFlowStore } from './flows.mjs';
 import { gr4vy } from './gr4vy.mjs';
+import { createJwtVerifier } from './jwt.mjs';
 import { tokenio } from './tokenio.mjs';
 import { truemed } from './truemed.mjs';
+import { createWebhooks } from './webhooks.mjs';
 
 const IMPLS = { truemed, gr4vy, tokenio };
 const MAX_BODY = 1024 * 1024; // request bodies beyond this are answered 413
 
+/** The `webhooks` option (`{ truemed?, gr4vy? }`) as normalized destinations; throws TypeError. */
+function webhookDefaults(webhooks, given) {
+  const out = {};
+  if (given == null) return out;
+  if (typeof given !== 'object' || Array.isArray(given)) throw new TypeError('webhooks must be an object { truemed?, gr4vy? }');
+  for (const [provider, spec] of Object.entries(given)) {
+    if (spec == null) continue;
+    if (provider !== 'truemed' && provider !== 'gr4vy') throw new TypeError(`webhooks.${provider}: only truemed and gr4vy send webhooks`);
+    try {
+      out[provider] = webhooks.destination(provider, spec, `webhooks.${provider}`);
+    } catch (err) {
+      throw new TypeError(err.message);
+    }
+  }
+  return out;
+}
+
 /**
  * Creates a simulator. Options: `credentials` (default true: check provider credentials),
+ * `gr4vyPublicKey` (PEM or KeyObject: Gr4vy routes also accept JWTs signed by its private key),
+ * `webhooks` (`{ truemed?, gr4vy? }`: the webhook destination of every flow of that provider),
  * `origin` (for Gr4vy `approval_url`; default `http://${Host header}`), `log` (function taking
- * one human-readable line; credentials are never passed to it).
+ * one human-readable line; credentials and secrets are never passed to it).
  */
 export function createSimulator(options = {}) {
   const checkCredentials = options.credentials !== false;
   const fixedOrigin = typeof options.origin === 'string' ? options.origin.replace(/\/+$/, '') : null;
+  let defaultOrigin = 'http://127.0.0.1';
+  const auth = { gr4vyJwt: options.gr4vyPublicKey != null ? createJwtVerifier(options.gr4vyPublicKey) : null };
   const logLine = typeof options.log === 'function' ? options.log : null;
   const say = (line) => {
     if (!logLine) return;
@@ -39,7 +64,13 @@ export function createSimulator(options = {}) {
     }
   };
 
-  const store = createFlowStore({ providers: IMPLS, say });
+  const webhooks = createWebhooks({ providers: IMPLS, say });
+  const store = createFlowStore({
+    providers: IMPLS,
+    say,
+    webhooks: { defaults: webhookDefaults(webhooks, options.webhooks), destination: webhooks.destination },
+    onStatus: (flow, status) => webhooks.emit(flow, status, fixedOrigin ?? flow.origin ?? defaultOrigin),
+  });
   const faults = createFaults({ say });
   const log = createRequestLog();
   let seq = 0;
@@ -60,6 +91,7 @@ export function createSimulator(options = {}) {
 
   function reset() {
     store.clear();
+    webhooks.clear();
     faults.clear();
     log.clear();
     seq = 0;
@@ -70,6 +102,8 @@ export function createSimulator(options = {}) {
     closed = true;
     for (const t of timers) clearTimeout(t);
     timers.clear();
+    store.stop();
+    webhooks.close();
   }
 
   /** Runs `fn` after `ms` unless the client went away or the simulator was closed. */
@@ -152,7 +186,7 @@ export function createSimulator(options = {}) {
       return true;
     }
 
-    readBody(ctx, () => (area === '_sim' ? control(ctx, { store, faults, log, reset }) : providerRequest(ctx)));
+    readBody(ctx, () => (area === '_sim' ? control(ctx, { store, faults, log, webhooks, reset, origin }) : providerRequest(ctx)));
     return true;
   }
 
@@ -162,6 +196,7 @@ export function createSimulator(options = {}) {
     const query = {};
     if (ctx.rawQuery) for (const [k, v] of new URLSearchParams(ctx.rawQuery)) query[k] = v;
     ctx.query = query;
+    ctx.auth = checkCredentials ? ctx.impl.authenticate(ctx, auth) : null;
     log.record({
       seq: ++seq,
       time: new Date().toISOString(),
@@ -172,6 +207,7 @@ export function createSimulator(options = {}) {
       query,
       headers: { ...ctx.req.headers },
       body: ctx.body,
+      auth: ctx.auth?.method ?? null,
     });
 
     const fault = faults.take(ctx);
@@ -183,10 +219,7 @@ export function createSimulator(options = {}) {
   function normal(ctx) {
     if (ctx.tooLarge) return sendError(ctx, 413, 'Request body too large');
     if (!ctx.id) return sendError(ctx, 404, ctx.impl.notFoundMessage);
-    if (checkCredentials) {
-      const problem = ctx.impl.authProblem(ctx.req.headers);
-      if (problem) return sendError(ctx, 401, problem);
-    }
+    if (ctx.auth?.status) return sendError(ctx, ctx.auth.status, ctx.auth.message);
     const allowed = ctx.impl.methods;
     if (!allowed.includes(ctx.method)) {
       return sendError(ctx, 405, `Method ${ctx.method} not allowed`, { allow: allowed.join(', ') });
@@ -203,6 +236,12 @@ export function createSimulator(options = {}) {
     getFlow: (id) => store.view(store.get(id)),
     advance: (id) => store.view(store.advance(id)),
     approve: (id) => store.view(store.approve(id)),
+    complete: (id) => store.view(store.complete(id)),
+    webhooks: (filter) => webhooks.list(filter),
+    /** Where approval links in webhooks point when no request told (startSimulator sets its URL). */
+    setDefaultOrigin(url) {
+      defaultOrigin = String(url).replace(/\/+$/, '');
+    },
     addFaults: faults.add,
     setFaultRates: faults.setRates,
     requests: log.list,
@@ -212,11 +251,16 @@ export function createSimulator(options = {}) {
 
 /**
  * Starts an HTTP server with the simulator. Resolves `{ url, server, sim, close }`;
- * `close()` resolves once the server is fully closed.
+ * `close()` resolves once the server is fully closed. Bad options reject with a TypeError.
  */
 export function startSimulator(options = {}) {
   const { port = 8787, host = '127.0.0.1', ...simOptions } = options;
-  const sim = createSimulator(simOptions);
+  let sim;
+  try {
+    sim = createSimulator(simOptions);
+  } catch (err) {
+    return Promise.reject(err); // bad options reject, as a failed listen does
+  }
   const server = http.createServer((req, res) => {
     if (sim.handle(req, res)) return;
     req.on('error', noop);
@@ -253,6 +297,7 @@ export function startSimulator(options = {}) {
       const addr = server.address();
       const h = addr.family === 'IPv6' || addr.family === 6 ? `[${addr.address}]` : addr.address;
       const url = `http://${h}:${addr.port}`;
+      sim.setDefaultOrigin(url);
       let closing = null;
       const close = () => {
         if (!closing) {

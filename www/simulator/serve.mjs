@@ -1,14 +1,14 @@
 // The simulator's command line, and the process helpers the command-line entry points share.
 //
-//   node www/simulator/serve.mjs [--port 8787] [--host 127.0.0.1] [--verbose]
+//   node www/simulator/serve.mjs [--port 8787] [--host 127.0.0.1] [--gr4vy-public-key FILE] [--verbose]
 //
 // Prints `simulator listening on <url>` once it serves; exits 0 on SIGINT or SIGTERM.
 
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { startSimulator } from './index.mjs';
 
-const USAGE = 'usage: node www/simulator/serve.mjs [--port 8787] [--host 127.0.0.1] [--verbose]';
+const USAGE = 'usage: node www/simulator/serve.mjs [--port 8787] [--host 127.0.0.1] [--gr4vy-public-key FILE] [--verbose]';
 
 /**
  * Exits with 0 on SIGINT or SIGTERM, first awaiting the close function registered through the
@@ -59,7 +59,7 @@ function parseArgs(argv) {
     const a = argv[i];
     const eq = a.indexOf('=');
     const [key, inline] = eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
-    if (key === '--port' || key === '--host') {
+    if (key === '--port' || key === '--host' || key === '--gr4vy-public-key') {
       const value = inline ?? argv[++i];
       if (value === undefined) throw new Error(`${key} needs a value`);
       out[key.slice(2)] = value;
@@ -91,9 +91,19 @@ async function main() {
     process.stderr.write(`simulator: invalid port ${args.port ?? process.env.PORT}\n`);
     process.exit(2);
   }
+  let gr4vyPublicKey;
+  if (args['gr4vy-public-key'] !== undefined) {
+    try {
+      gr4vyPublicKey = readFileSync(args['gr4vy-public-key'], 'utf8');
+    } catch (err) {
+      process.stderr.write(`simulator: cannot read --gr4vy-public-key ${args['gr4vy-public-key']} (${err.code ?? 'error'})\n`);
+      process.exit(2);
+    }
+  }
   await serve({
     port,
     host: args.host ?? '127.0.0.1',
+    gr4vyPublicKey,
     log: args.verbose ? (line) => process.stderr.write(`simulator: ${line}\n`) : undefined,
   });
 }

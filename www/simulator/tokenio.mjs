@@ -2,7 +2,7 @@
 // credentials, Token.io's error bodies (with `tokenTraceId`) and how a token request's flow reads.
 
 import { randomBytes } from 'node:crypto';
-import { ALNUM, BASE58, parseAuthorization, randomString, statusMessage, traceId } from './common.mjs';
+import { ALNUM, BASE58, parseAuthorization, randomString, refused, statusMessage, traceId } from './common.mjs';
 import { serveFlowStatus } from './flows.mjs';
 
 const BEARER = 'sim-tokenio-token';
@@ -42,12 +42,12 @@ export const tokenio = {
 
   routeId: (s) => (s.length === 3 && s[0] === 'token-requests' && s[2] === 'result' ? s[1] : null),
 
-  authProblem(headers) {
-    const auth = parseAuthorization(headers);
-    if (!auth) return 'Missing Authorization header';
-    if (auth.scheme === 'bearer' && auth.value === BEARER) return null;
-    if (auth.scheme === 'basic' && auth.value === BASIC) return null;
-    return 'Unauthorized: invalid credentials';
+  authenticate(ctx) {
+    const auth = parseAuthorization(ctx.req.headers);
+    if (!auth) return refused('Missing Authorization header');
+    if (auth.scheme === 'bearer' && auth.value === BEARER) return { method: 'bearer' };
+    if (auth.scheme === 'basic' && auth.value === BASIC) return { method: 'basic' };
+    return refused('Unauthorized: invalid credentials');
   },
 
   errorBody(status, message) {

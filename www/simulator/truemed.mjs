@@ -1,10 +1,17 @@
 // Truemed in the simulator: `GET /truemed/api/v1/payment_tokens/provision_request/{id}`, the
-// `x-truemed-api-key` credential, Truemed's error bodies and how a provision request's flow reads.
+// `x-truemed-api-key` credential, Truemed's error bodies, how a provision request's flow reads,
+// and its `payment_token_updated` webhook (signed, or the legacy unsigned kind).
 
-import { ALNUM, randomString, statusMessage } from './common.mjs';
+import { createHash } from 'node:crypto';
+import { ALNUM, SimError, isSecret, iso, randomString, refused, statusMessage, webhookSignature } from './common.mjs';
 import { serveFlowStatus } from './flows.mjs';
 
 const API_KEY = 'sim-truemed-key';
+
+/** The signed envelope's `event_type` (a simulator choice: Truemed's dot-notation spelling is not published). */
+export const SIGNED_EVENT_TYPE = 'payment_token.updated';
+const UNSIGNED_EVENT_TYPE = 'payment_token_updated';
+const LMN_LIFETIME_MS = 365 * 24 * 3600 * 1000;
 
 const CODES = {
   400: 'bad_request',
@@ -45,11 +52,14 @@ export const truemed = {
     return ok ? s[4] : null;
   },
 
-  /** Why the request's credential is refused (the 401 message), or null when it passes. */
-  authProblem(headers) {
-    const key = headers['x-truemed-api-key'];
-    if (key == null || key === '') return 'Missing API key: send the x-truemed-api-key header';
-    return key === API_KEY ? null : 'Invalid API key';
+  /**
+   * Checks the request's credential: `{ method }` (how it authenticated, for the request log) or
+   * `{ status, message }` (the refusal). `auth`: the simulator's key settings (Gr4vy uses them).
+   */
+  authenticate(ctx) {
+    const key = ctx.req.headers['x-truemed-api-key'];
+    if (key == null || key === '') return refused('Missing API key: send the x-truemed-api-key header');
+    return key === API_KEY ? { method: 'api-key' } : refused('Invalid API key');
   },
 
   /** Truemed's own error body for an HTTP status. */
@@ -80,4 +90,36 @@ export const truemed = {
 
   /** Serves a status request that passed the route, credential and method checks. */
   serve: serveFlowStatus,
+
+  /** Fields of a webhook destination besides url, retryDelaysMs and timeoutMs. */
+  webhookKeys: ['secret', 'method'],
+  /** A destination's own fields: its one `secret`, and `method` signed (default) or unsigned. */
+  webhookDestination(spec, where) {
+    if (!isSecret(spec.secret)) {
+      throw new SimError(400, `${where}.secret must be a non-empty string without control characters`);
+    }
+    const method = spec.method ?? 'signed';
+    if (method !== 'signed' && method !== 'unsigned') throw new SimError(400, `${where}.method must be "signed" or "unsigned"`);
+    return { secret: spec.secret, method };
+  },
+  /** Truemed's receiver MUST answer 204; anything else is retried. */
+  webhookAccepted: (status) => status === 204,
+  /** A provisioned token is told by `payment_token_updated`; nothing else is. */
+  webhookEvents(flow, status, { dest, now }) {
+    if (status !== 'provisioned') return [];
+    const payload = {
+      payment_token: flow.token,
+      provision_token_request_id: flow.id,
+      lmn_expires_at: iso(now + LMN_LIFETIME_MS),
+    };
+    if (dest.method === 'unsigned') return [{ type: UNSIGNED_EVENT_TYPE, webhookId: null, body: payload }];
+    // Deterministic, as Truemed's idempotency key is: the same event always has the same id.
+    const webhookId = `wd_${createHash('sha256').update(`${flow.id}\n${SIGNED_EVENT_TYPE}\n${flow.token}`).digest('hex').slice(0, 32)}`;
+    return [{ type: SIGNED_EVENT_TYPE, webhookId, body: { webhook_delivery_id: webhookId, event_type: SIGNED_EVENT_TYPE, data: payload } }];
+  },
+  /** Signed: `x-truemed-signature: t=<unix>,v1=<hex>` (fresh per attempt). Unsigned: the secret itself. */
+  signWebhook(dest, rec, now) {
+    if (dest.method === 'unsigned') return { 'x-truemed-api-key': dest.secret };
+    return { 'x-truemed-signature': `t=${now},v1=${webhookSignature(dest.secret, now, rec.body)}` };
+  },
 };
