@@ -1010,7 +1010,7 @@ describe('package shape', () => {
       'index.d.cts', 'web/token_status.js', 'web/token_status_bg.wasm', 'node/token_status.cjs',
       // The command (tests/cli/) and token-status/simulator.
       'cli.mjs', 'simulator/README.md', 'simulator/index.d.ts', 'simulator/index.d.cts', 'simulator/index.cjs',
-      ...['index', 'common', 'control', 'faults', 'flows', 'serve', 'truemed', 'gr4vy', 'tokenio'].map((f) => `simulator/${f}.mjs`)]);
+      ...['index', 'common', 'control', 'faults', 'flows', 'serve', 'truemed', 'gr4vy', 'tokenio', 'jwt', 'webhooks'].map((f) => `simulator/${f}.mjs`)]);
     assert.deepEqual(files.filter((f) => !allowed.has(f)), [], 'only the expected files');
     for (const required of allowed) assert.ok(files.includes(required), `${required} is packed`);
     assert.deepEqual(files.filter((f) => f.endsWith('.wasm')), ['web/token_status_bg.wasm'], 'one shared .wasm');
