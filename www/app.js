@@ -2,7 +2,9 @@
 // demo server's three routes (/api/config, /api/exchanges, /proxy/<provider>).
 //
 // The clients below hold NO credential. Their baseUrl is this server's proxy route, which
-// forwards only the status calls and adds the provider credential on the way out.
+// forwards only the status calls and adds the provider credential on the way out. Webhooks
+// land on the server, which verifies them and streams what they say here beside the polls;
+// `client.notify(status)` then ends the wait at once, before its next poll.
 import { TruemedClient, Gr4vyClient, TokenIoClient, TokenStatusError } from '/pkg/index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -12,29 +14,33 @@ const PROVIDERS = {
   truemed: {
     label: 'Truemed',
     outcomes: [
-      { value: 'succeeded', label: 'Token provisioned', hint: 'payment_token stays null for a few polls, then is set.' },
+      {
+        value: 'succeeded',
+        label: 'Token provisioned',
+        hint: 'payment_token is set after 2.5 s; its signed webhook usually ends the wait before the next poll.',
+      },
       { value: 'pending', label: 'Stays pending', hint: 'payment_token stays null: the wait runs until you cancel it.' },
     ],
   },
   gr4vy: {
     label: 'Gr4vy',
     outcomes: [
-      { value: 'succeeded', label: 'Succeeded', hint: 'processing → succeeded, with a token.' },
+      { value: 'succeeded', label: 'Succeeded', hint: 'processing → succeeded after 2.5 s, told by a webhook too.' },
       {
         value: 'action_required',
         label: 'Needs buyer approval',
-        hint: 'processing → buyer_approval_required. Follow the approval link on the card to finish it.',
+        hint: 'processing → buyer_approval_required. Follow the approval link on the card: the webhook ends the wait.',
       },
-      { value: 'failed', label: 'Failed', hint: 'processing → failed.' },
+      { value: 'failed', label: 'Failed', hint: 'processing → failed after 2.5 s, told by a webhook too.' },
       { value: 'pending', label: 'Stays processing', hint: 'processing until you cancel the wait.' },
     ],
   },
   tokenio: {
     label: 'Token.io',
     outcomes: [
-      { value: 'succeeded', label: 'Processed', hint: 'PENDING → PROCESSED, with a token id and transfer id.' },
-      { value: 'rejected', label: 'Rejected', hint: 'PENDING → REJECTED, with the reason from the bank.' },
-      { value: 'expired', label: 'Expired', hint: 'PENDING → EXPIRED: the user never finished.' },
+      { value: 'succeeded', label: 'Processed', hint: 'PENDING → PROCESSED after 2.5 s (Token.io has no webhook: polls find it).' },
+      { value: 'rejected', label: 'Rejected', hint: 'PENDING → REJECTED after 2.5 s, with the reason from the bank.' },
+      { value: 'expired', label: 'Expired', hint: 'PENDING → EXPIRED after 2.5 s: the user never finished.' },
       { value: 'pending', label: 'Stays pending', hint: 'PENDING until you cancel the wait.' },
     ],
   },
@@ -42,8 +48,11 @@ const PROVIDERS = {
 
 /** Wait settings: quick first polls, polite later ones, two minutes at most. */
 const WAIT = { intervalMs: 700, maxIntervalMs: 3000, deadlineMs: 120_000 };
-/** Simulated flows move through their states over a few seconds. */
-const FLOW = { stepMs: 1200, pendingPolls: 3 };
+/**
+ * Simulated flows finish by time, as real ones do (nobody's poll moves them): the webhook then
+ * usually reaches the page between two polls.
+ */
+const FLOW = { completeAfterMs: 2500 };
 
 const STATE_TEXT = {
   starting: 'waiting',
@@ -92,10 +101,18 @@ function randomKey() {
   return `lk-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
+/** The poll row before `row` (webhook rows between them skipped), or null. */
+function previousPoll(row) {
+  let prev = row.previousElementSibling;
+  while (prev && prev.dataset.kind === 'webhook') prev = prev.previousElementSibling;
+  return prev;
+}
+
 /** A poll that follows a failed one (5xx, 429, no answer) is a retry: say so. */
 function markRetry(row) {
+  if (row.dataset.kind === 'webhook') return;
   const summary = row.querySelector('.poll__summary');
-  const wanted = row.previousElementSibling?.dataset.failed === 'true';
+  const wanted = previousPoll(row)?.dataset.failed === 'true';
   const marker = summary.querySelector('.poll__retry');
   if (wanted && !marker) summary.append(el('span', { class: 'poll__retry', text: 'retry' }));
   else if (!wanted && marker) marker.remove();
@@ -362,6 +379,9 @@ class LookupCard {
     this.started = performance.now();
     this.ended = null;
     this.seen = new Set();
+    this.client = null;
+    /** The webhook whose status ended the wait (its record), if one did. */
+    this.endedByWebhook = null;
 
     const node = template.content.firstElementChild.cloneNode(true);
     this.node = node;
@@ -424,13 +444,72 @@ class LookupCard {
     }
   }
 
-  /** One proxied exchange from the server's timeline stream. */
-  addExchange(record) {
+  /** One record of the server's timeline stream: a proxied poll, or a verified webhook. */
+  addRecord(record) {
     if (this.seen.has(record.seq)) return;
     this.seen.add(record.seq);
+    if (record.kind === 'webhook') this.addWebhook(record);
+    else this.addExchange(record);
+  }
+
+  /** Puts a timeline row in seq order (records may arrive out of order after a stream reopen). */
+  insertRow(row, seq) {
     const list = $('.timeline__list', this.node);
     $('.timeline__empty', this.node).hidden = true;
+    const next = Array.from(list.children).find((r) => Number(r.dataset.seq) > seq) ?? null;
+    list.insertBefore(row, next);
+    markRetry(row);
+    if (next) markRetry(next);
+    const polls = list.querySelectorAll('.poll:not([data-kind="webhook"])').length;
+    const hooks = list.children.length - polls;
+    $('.timeline__count', this.node).textContent = hooks ? `(${polls} polls, ${hooks} webhook${hooks === 1 ? '' : 's'})` : `(${polls})`;
+    list.scrollTop = list.scrollHeight;
+  }
 
+  /**
+   * A webhook the server verified: a row in the timeline, and its status handed to the wait
+   * (`notify`), which resolves at once when it is terminal.
+   */
+  addWebhook(record) {
+    let reached = 0;
+    if (record.status && this.client && running.has(this)) {
+      reached = this.client.notify(record.status);
+      if (reached > 0 && record.status.terminal) this.endedByWebhook = record;
+    }
+    const value = this.webhookValue(record);
+    const note = this.endedByWebhook === record ? 'ended the wait' : reached > 0 ? 'reached the wait' : null;
+    const summary = el(
+      'summary',
+      { class: 'poll__summary' },
+      el('span', { class: 'poll__time mono', title: formatClock(record.time), text: formatClock(record.time).slice(0, 8) }),
+      el('span', { class: 'poll__latency poll__kind', text: 'webhook' }),
+      el('span', { class: 'poll__http http--2xx' }, el('span', { class: 'visually-hidden', text: 'answered HTTP ' }), String(record.httpStatus)),
+      el('span', { class: 'poll__status mono' }, ...breakable(value)),
+      note ? el('span', { class: 'poll__tag', text: note }) : null,
+    );
+    const body = el(
+      'div',
+      { class: 'poll__body' },
+      el('p', { class: 'poll__request mono', text: `${formatClock(record.time)} · POST /webhooks/${record.provider} · ${record.type}${record.webhookId ? ` · ${record.webhookId}` : ''}` }),
+      el('pre', { class: 'poll__raw', tabindex: '0', 'aria-label': 'Verified webhook payload' }, prettyBody(record.body ?? '')),
+      record.truncated ? el('p', { class: 'poll__note', text: 'Cut to the first 4 KB.' }) : null,
+    );
+    const row = el('li', { class: 'poll poll--webhook', 'data-seq': record.seq, 'data-kind': 'webhook' }, el('details', {}, summary, body));
+    if (note === 'ended the wait') row.dataset.ended = 'true';
+    this.insertRow(row, record.seq);
+  }
+
+  /** What a webhook says, for the timeline's status column. */
+  webhookValue(record) {
+    const s = record.status;
+    if (s && s.provider === 'truemed') return s.token ? 'token: set' : 'token: null';
+    if (s) return s.id === this.spec.id ? s.providerStatus ?? s.state : `another token: ${s.providerStatus ?? s.state}`;
+    if (record.target?.type === 'payment-method') return `payment method: ${record.target.status ?? '—'}`;
+    return record.type;
+  }
+
+  /** One proxied exchange from the server's timeline stream. */
+  addExchange(record) {
     const http = record.httpStatus;
     const failed = Boolean(record.proxyError) || http == null || http === 429 || http >= 500;
     const summary = el(
@@ -450,15 +529,9 @@ class LookupCard {
       el('pre', { class: 'poll__raw', tabindex: '0', 'aria-label': 'Raw provider response' }, prettyBody(record.body ?? '')),
       record.truncated ? el('p', { class: 'poll__note', text: 'Cut to the first 4 KB.' }) : null,
     );
-    const row = el('li', { class: 'poll', 'data-seq': record.seq }, el('details', {}, summary, body));
+    const row = el('li', { class: 'poll', 'data-seq': record.seq, 'data-kind': 'poll' }, el('details', {}, summary, body));
     if (failed) row.dataset.failed = 'true';
-    // Records may arrive out of order after a stream reopen: keep the list sorted by seq.
-    const next = Array.from(list.children).find((r) => Number(r.dataset.seq) > record.seq) ?? null;
-    list.insertBefore(row, next);
-    markRetry(row);
-    if (next) markRetry(next);
-    $('.timeline__count', this.node).textContent = `(${list.children.length})`;
-    list.scrollTop = list.scrollHeight;
+    this.insertRow(row, record.seq);
   }
 
   /** The provider's own value in one exchange, for the timeline. */
@@ -500,6 +573,9 @@ class LookupCard {
     // The wait resolved: the state badge is final (succeeded, failed or expired).
     this.update(status);
     this.node.dataset.final = 'true';
+    const hook = this.endedByWebhook;
+    this.node.dataset.endedBy = hook ? 'webhook' : 'poll';
+    this.setFact('ended-by', hook ? `webhook · ${hook.type}` : 'poll');
     this.finish();
   }
 
@@ -547,10 +623,11 @@ class LookupCard {
     running.add(this);
     ensureTicking();
     updateCount();
-    exchanges.watch(this.key, (record) => this.addExchange(record));
+    exchanges.watch(this.key, (record) => this.addRecord(record));
     let client;
     try {
       client = makeClient(provider, this.key);
+      this.client = client;
       const options = { ...WAIT, signal: this.controller.signal, onUpdate: (s) => this.update(s) };
       const status =
         provider === 'truemed'
@@ -562,6 +639,7 @@ class LookupCard {
     } catch (err) {
       this.rejected(err);
     } finally {
+      this.client = null;
       client?.free();
     }
   }

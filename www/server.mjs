@@ -1,6 +1,7 @@
 // The token-status demo server: one port serving the demo page, the package's browser build,
-// the built-in provider simulator, and a credential-adding proxy that forwards ONLY the three
-// status calls. Plain Node (20+), no dependencies.
+// the built-in provider simulator, a credential-adding proxy that forwards ONLY the three
+// status calls, and the webhook routes (verified with the package, pushed to the page).
+// Plain Node (20+), no dependencies but the package it demonstrates (pkg/).
 //
 //   node www/server.mjs            # http://127.0.0.1:8080 (PORT and HOST change it)
 //
@@ -13,10 +14,17 @@
 //   GR4VY_INSTANCE_ID + GR4VY_BEARER_TOKEN [GR4VY_MERCHANT_ACCOUNT_ID] [GR4VY_ENVIRONMENT]
 //   TOKENIO_BEARER_TOKEN or TOKENIO_BASIC_CREDENTIALS [TOKENIO_ENVIRONMENT]
 //
+// Webhooks: POST /webhooks/truemed and /webhooks/gr4vy verify each delivery with the package's
+// TruemedClient / Gr4vyClient, answer 204 (400 with the error code when refused) and push what
+// it says to the page, whose wait then ends at once (`client.notify`). The simulator's flows
+// deliver there, signed with secrets generated per run; TRUEMED_WEBHOOK_SECRET and
+// GR4VY_WEBHOOK_SECRETS (comma-separated) replace them, so the providers' own webhooks verify.
+//
 // The browser never holds a credential: the page's clients point `baseUrl` at /proxy/<provider>,
 // and this server adds the credential. Credentials are never logged and never sent back (an
 // upstream body that echoes one has it replaced by "[redacted]").
 
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { readFile, stat } from 'node:fs/promises';
@@ -89,6 +97,11 @@ const MAX_RECORDS_PER_LOOKUP = 500;
 const MAX_SSE_CLIENTS = 100;
 const SSE_PING_MS = 15_000;
 const LOOKUP_KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
+/** The package refuses webhook bodies over 1 MiB: read one byte more, never the rest. */
+const MAX_WEBHOOK_BODY = 1024 * 1024;
+/** Ids (provider + id) whose lookups a webhook may reach; the oldest are forgotten. */
+const MAX_SUBJECTS = 2000;
+const WEBHOOK_PATHS = { truemed: '/webhooks/truemed', gr4vy: '/webhooks/gr4vy' };
 
 const NOT_FOUND_PROXY = { error: 'not_found', message: 'This proxy only forwards status calls' };
 
@@ -198,6 +211,23 @@ export function resolveProviders(env = process.env) {
     out[p].secrets = [...new Set([...out[p].secrets, ...extra])].filter((s) => s.length > 0);
   }
   return out;
+}
+
+/**
+ * The webhook secrets per provider: from the environment (TRUEMED_WEBHOOK_SECRET, one;
+ * GR4VY_WEBHOOK_SECRETS, comma-separated) or generated for this run. `source` says which.
+ */
+export function resolveWebhookSecrets(env = process.env) {
+  const generated = () => [randomBytes(24).toString('base64url')];
+  const truemed = envValue(env, 'TRUEMED_WEBHOOK_SECRET');
+  const gr4vyList = (envValue(env, 'GR4VY_WEBHOOK_SECRETS') ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+  return {
+    truemed: truemed ? { source: 'environment', secrets: [truemed] } : { source: 'generated', secrets: generated() },
+    gr4vy: gr4vyList.length ? { source: 'environment', secrets: gr4vyList } : { source: 'generated', secrets: generated() },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -311,6 +341,8 @@ function summarize(provider, text) {
 function createTimeline() {
   /** key -> { touchedAt, records[] }, least recently touched first. */
   const lookups = new Map();
+  /** "provider id" -> Set of lookup keys that polled it (Gr4vy: the payment method id). */
+  const subjects = new Map();
   /** Open SSE streams: { res, keys:Set, ping }. */
   const clients = new Set();
   let seq = 0;
@@ -335,6 +367,20 @@ function createTimeline() {
     sweep(now);
     for (const c of clients) if (c.keys.has(key)) write(c, full);
   }
+
+  /** Remembers that lookup `key` polled `id` of `provider`, for the webhooks about it. */
+  function link(provider, id, key) {
+    const name = `${provider} ${id}`;
+    let keys = subjects.get(name);
+    if (keys) subjects.delete(name);
+    else keys = new Set();
+    keys.add(key);
+    subjects.set(name, keys); // re-inserted: the oldest subjects go first
+    if (subjects.size > MAX_SUBJECTS) subjects.delete(subjects.keys().next().value);
+  }
+
+  /** The lookup keys that polled `id` of `provider`. */
+  const linked = (provider, id) => [...(subjects.get(`${provider} ${id}`) ?? [])];
 
   function write(client, record) {
     if (client.res.destroyed) return;
@@ -389,7 +435,7 @@ function createTimeline() {
     clients.clear();
   }
 
-  return { add, serve, close, lookups };
+  return { add, serve, close, link, linked, lookups };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -402,6 +448,7 @@ function createProxy({ providers, timeline, simTarget, log, httpsAgent }) {
     const cfg = providers[provider];
     const lookupHeader = req.headers['x-demo-lookup'];
     const lookup = typeof lookupHeader === 'string' && LOOKUP_KEY.test(lookupHeader) ? lookupHeader : null;
+    if (lookup) timeline.link(provider, match.id, lookup);
 
     let target;
     const headers = {
@@ -427,6 +474,7 @@ function createProxy({ providers, timeline, simTarget, log, httpsAgent }) {
       if (!lookup) return;
       const body = bodyText.length > RECORD_BODY_CHARS ? bodyText.slice(0, RECORD_BODY_CHARS) : bodyText;
       timeline.add(lookup, {
+        kind: 'poll',
         time: startedIso,
         latencyMs: Date.now() - started,
         provider,
@@ -534,6 +582,92 @@ function createProxy({ providers, timeline, simTarget, log, httpsAgent }) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Webhooks
+
+/**
+ * The webhook routes. `verifiers`: `{ truemed, gr4vy }` clients of the package holding the
+ * secrets; `TokenStatusError` its error class. Each verified delivery is answered 204 and
+ * recorded on the timeline of every lookup that polled its id.
+ */
+function createWebhookReceiver({ verifiers, TokenStatusError, timeline, log }) {
+  /** The id whose lookups a verified event concerns (Gr4vy: the payment method's). */
+  function subjectOf(provider, event) {
+    if (provider === 'truemed') return event.status?.id ?? event.data?.provision_token_request_id ?? null;
+    const target = event.data?.target;
+    if (target?.type === 'payment-service-token') return target.payment_method_id ?? null;
+    if (target?.type === 'payment-method') return target.id ?? null;
+    return null;
+  }
+
+  function record(provider, event, bodyText, receivedIso) {
+    const subject = subjectOf(provider, event);
+    const keys = typeof subject === 'string' ? timeline.linked(provider, subject) : [];
+    const target = event.data?.target;
+    for (const key of keys) {
+      timeline.add(key, {
+        kind: 'webhook',
+        time: receivedIso,
+        provider,
+        type: event.type,
+        webhookId: event.id,
+        status: event.status,
+        target: provider === 'gr4vy' && target && typeof target === 'object'
+          ? { type: target.type ?? null, id: target.id ?? null, status: target.status ?? null }
+          : null,
+        httpStatus: 204,
+        body: bodyText.length > RECORD_BODY_CHARS ? bodyText.slice(0, RECORD_BODY_CHARS) : bodyText,
+        truncated: bodyText.length > RECORD_BODY_CHARS,
+      });
+    }
+    return keys.length;
+  }
+
+  function handle(req, res, provider) {
+    const method = (req.method || 'GET').toUpperCase();
+    if (method !== 'POST') {
+      req.resume();
+      return sendJson(res, 405, { error: 'method_not_allowed', message: 'Webhooks are POSTed' }, { allow: 'POST' });
+    }
+    const receivedIso = new Date().toISOString();
+    const chunks = [];
+    let size = 0;
+    let done = false;
+    const verify = async () => {
+      if (done) return;
+      done = true;
+      const body = Buffer.concat(chunks);
+      let event;
+      try {
+        event = await verifiers[provider].verifyWebhook({ headers: req.headers, body });
+      } catch (err) {
+        const refused = err instanceof TokenStatusError && err.kind === 'invalid_webhook';
+        log(`webhook ${provider} -> ${refused ? `400 ${err.code}` : '500'}`);
+        const headers = size > MAX_WEBHOOK_BODY ? { connection: 'close' } : {};
+        if (refused) return sendJson(res, 400, { error: 'invalid_webhook', code: err.code, message: err.message }, headers);
+        return sendJson(res, 500, { error: 'internal_error' }, headers);
+      }
+      res.writeHead(204, { 'cache-control': 'no-store' });
+      res.end();
+      const reached = record(provider, event, body.toString('utf8'), receivedIso);
+      log(`webhook ${provider} ${event.type} -> 204 (${reached} lookup${reached === 1 ? '' : 's'})`);
+    };
+    req.on('data', (c) => {
+      if (done) return;
+      size += c.length;
+      chunks.push(c);
+      // Over the limit: the package refuses it (invalid_body) without the rest being read.
+      if (size > MAX_WEBHOOK_BODY) {
+        req.pause();
+        verify();
+      }
+    });
+    req.on('end', verify);
+  }
+
+  return { handle };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Static files
 
 async function serveFile(req, res, file) {
@@ -583,26 +717,47 @@ function pkgFile(rawPath) {
 // ---------------------------------------------------------------------------------------------
 // The server
 
+/** The package's Node entry (pkg/ is generated: `node scripts/build-pkg.mjs`). */
+async function loadPackage() {
+  try {
+    return await import(new URL('../pkg/index.mjs', import.meta.url).href);
+  } catch (err) {
+    throw new ConfigError(`the package is not built (pkg/index.mjs: ${err?.code ?? err?.message}); run node scripts/build-pkg.mjs or make demo`);
+  }
+}
+
 /**
  * Starts the demo. Options: `port` (default 8080; 0 picks one), `host` (default 127.0.0.1),
- * `env` (default process.env: provider credentials), `log` (function taking one line; never
- * given a credential). Resolves `{ url, server, sim, config, close }`.
+ * `env` (default process.env: provider credentials, webhook secrets), `log` (function taking
+ * one line; never given a credential or secret). Resolves `{ url, server, sim, config, close }`.
  */
 export async function startDemo(options = {}) {
   const { port = 8080, host = '127.0.0.1', env = process.env, log: logOption } = options;
   const providers = resolveProviders(env);
+  const webhookSecrets = resolveWebhookSecrets(env);
   const log = typeof logOption === 'function' ? logOption : noop;
-  const sim = createSimulator();
+  const { TruemedClient, Gr4vyClient, TokenStatusError } = await loadPackage();
+  // These clients only verify webhooks: they never call a provider (hence the unused baseUrl).
+  const verifiers = {
+    truemed: new TruemedClient({ baseUrl: 'http://127.0.0.1/truemed', webhookSecret: webhookSecrets.truemed.secrets }),
+    gr4vy: new Gr4vyClient({ baseUrl: 'http://127.0.0.1/gr4vy', webhookSecrets: webhookSecrets.gr4vy.secrets }),
+  };
+  /** Created once the server listens: its flows deliver webhooks to this server's own routes. */
+  let sim = null;
   const timeline = createTimeline();
   let address = null;
   const simTarget = () => address;
   // Live providers: reuse TLS connections between polls.
   const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
   const proxy = createProxy({ providers, timeline, simTarget, log, httpsAgent });
+  const webhooks = createWebhookReceiver({ verifiers, TokenStatusError, timeline, log });
 
   const config = {
     providers: Object.fromEntries(
       PROVIDERS.map((p) => [p, { mode: providers[p].mode, environment: providers[p].environment }]),
+    ),
+    webhooks: Object.fromEntries(
+      Object.entries(WEBHOOK_PATHS).map(([p, route]) => [p, { path: route, secrets: webhookSecrets[p].source }]),
     ),
   };
 
@@ -614,7 +769,9 @@ export async function startDemo(options = {}) {
     const rawPath = q < 0 ? url : url.slice(0, q);
     try {
       if (rawPath === '/proxy' || rawPath.startsWith('/proxy/')) return proxy.handle(req, res);
-      if (sim.handle(req, res)) return;
+      if (rawPath === WEBHOOK_PATHS.truemed) return webhooks.handle(req, res, 'truemed');
+      if (rawPath === WEBHOOK_PATHS.gr4vy) return webhooks.handle(req, res, 'gr4vy');
+      if (sim?.handle(req, res)) return;
       req.resume();
       const method = (req.method || 'GET').toUpperCase();
       if (rawPath === '/api/config') {
@@ -661,6 +818,13 @@ export async function startDemo(options = {}) {
   address = { hostname: loopback, port: addr.port };
   const shown = v6 ? `[${addr.address}]` : addr.address;
   const url = `http://${shown}:${addr.port}`;
+  const self = `http://${loopback.includes(':') ? `[${loopback}]` : loopback}:${addr.port}`;
+  sim = createSimulator({
+    webhooks: {
+      truemed: { url: self + WEBHOOK_PATHS.truemed, secret: webhookSecrets.truemed.secrets[0] },
+      gr4vy: { url: self + WEBHOOK_PATHS.gr4vy, secrets: webhookSecrets.gr4vy.secrets },
+    },
+  });
 
   let closing = null;
   const close = () => {
@@ -668,6 +832,8 @@ export async function startDemo(options = {}) {
       closing = new Promise((done) => {
         timeline.close();
         sim.close();
+        verifiers.truemed.free();
+        verifiers.gr4vy.free();
         httpsAgent.destroy();
         server.close(() => done());
         server.closeAllConnections();
@@ -706,6 +872,10 @@ async function main() {
   process.stdout.write(`token-status demo: ${started.url}\n`);
   for (const [p, c] of Object.entries(started.config.providers)) {
     process.stdout.write(`  ${p.padEnd(8)} ${c.mode === 'live' ? `live (${c.environment})` : 'simulated'}\n`);
+  }
+  for (const [p, w] of Object.entries(started.config.webhooks)) {
+    const from = w.secrets === 'environment' ? `secret${p === 'gr4vy' ? 's' : ''} from the environment` : 'a secret made for this run (simulator)';
+    process.stdout.write(`  webhooks ${p.padEnd(8)} POST ${started.url}${w.path} (${from})\n`);
   }
 }
 

@@ -1,5 +1,6 @@
 // The demo page in headless Chromium (playwright-core): simulated flows per provider, the Gr4vy
-// approval link, an unknown id, a retry, a cancel, the poll timeline, keyboard use, small screens.
+// approval link, an unknown id, a retry, a cancel, the poll timeline with its webhook rows, a
+// lookup that a webhook ends before its next poll, keyboard use, small screens.
 // Saves build/demo/screenshot.png (and, with UPDATE_SCREENSHOT=1, the README's docs/demo.png).
 // Run: node --test tests/demo/
 import { describe, it, before, after } from 'node:test';
@@ -164,7 +165,7 @@ describe('demo page (Chromium)', () => {
   });
 
   it('shows every poll in the timeline with latency and status, each raw response expandable', async () => {
-    const rows = card(truemedKey).locator('.poll');
+    const rows = card(truemedKey).locator('.poll[data-kind="poll"]');
     await page.waitForFunction(
       (key) => document.querySelectorAll(`.card[data-lookup="${key}"] .poll`).length >= 2,
       truemedKey,
@@ -175,8 +176,19 @@ describe('demo page (Chromium)', () => {
     for (const l of latencies) assert.match(l, /^\d+ ms$/);
     const statuses = await rows.locator('.poll__status').allTextContents();
     assert.equal(statuses[0], 'token: null');
-    assert.equal(statuses.at(-1), 'token: set');
     assert.match(await rows.first().locator('.poll__http').textContent(), /200/);
+    // Its webhook is a row too, and the timeline ends with the token set (by webhook or poll).
+    const hook = card(truemedKey).locator('.poll--webhook');
+    await hook.first().waitFor({ timeout: T });
+    assert.equal(await hook.count(), 1);
+    assert.equal(await hook.locator('.poll__kind').textContent(), 'webhook');
+    assert.match(await hook.locator('.poll__http').textContent(), /204/);
+    assert.equal(await hook.locator('.poll__status').textContent(), 'token: set');
+    const everything = await card(truemedKey).locator('.timeline__list > li .poll__status').allTextContents();
+    assert.equal(everything.at(-1), 'token: set');
+    const endedBy = await card(truemedKey).getAttribute('data-ended-by');
+    assert.ok(['webhook', 'poll'].includes(endedBy), endedBy);
+    if (endedBy === 'webhook') assert.equal(await hook.getAttribute('data-ended'), 'true');
 
     const first = rows.first();
     assert.equal(await first.locator('pre').isVisible(), false);
@@ -186,10 +198,49 @@ describe('demo page (Chromium)', () => {
     assert.equal(JSON.parse(raw).payment_token, null);
     assert.ok('metadata' in JSON.parse(raw));
 
+    // Gr4vy: polls and webhooks (token and payment method events) side by side.
     const gr4vyStatuses = await card(gr4vyKey).locator('.poll__status').allTextContents();
     assert.ok(gr4vyStatuses.includes('processing'), gr4vyStatuses.join());
     assert.ok(gr4vyStatuses.includes('buyer_approval_required'), gr4vyStatuses.join());
-    assert.equal(gr4vyStatuses.at(-1), 'succeeded');
+    assert.ok(gr4vyStatuses.includes('payment method: succeeded'), gr4vyStatuses.join());
+    const gr4vyHooks = await card(gr4vyKey).locator('.poll--webhook .poll__status').allTextContents();
+    assert.ok(gr4vyHooks.includes('succeeded'), gr4vyHooks.join());
+  });
+
+  it('ends a lookup the moment its webhook lands, before the next poll', async () => {
+    const key = await startFlow('truemed', 'succeeded');
+    const c = card(key);
+    const id = await c.locator('.card__id').textContent();
+    await c.locator('.poll[data-kind="poll"]').first().waitFor({ timeout: T });
+    // From now on every poll of this id hangs: only the webhook can end the wait.
+    await postJson(demo.url, '/_sim/faults', { match: { provider: 'truemed', id }, faults: [{ delayMs: 20_000, times: 50 }] });
+    await waitState(key, 'succeeded');
+    assert.equal(await c.getAttribute('data-ended-by'), 'webhook');
+    assert.equal(await c.locator('.fact--ended-by').textContent(), 'webhook · payment_token.updated');
+    assert.match(await c.locator('.fact--token').textContent(), /^tm_pt_/);
+
+    const hook = c.locator('.poll--webhook');
+    assert.equal(await hook.count(), 1);
+    assert.equal(await hook.getAttribute('data-ended'), 'true');
+    assert.equal(await hook.locator('.poll__tag').textContent(), 'ended the wait');
+    // The webhook row is the last one; no poll ever saw the token.
+    assert.equal(await c.locator('.timeline__list > li').last().getAttribute('data-kind'), 'webhook');
+    const polled = await c.locator('.poll[data-kind="poll"] .poll__status').allTextContents();
+    assert.ok(polled.length >= 1);
+    assert.deepEqual(new Set(polled), new Set(['token: null']));
+    await hook.locator('summary').click();
+    const payload = JSON.parse(await hook.locator('pre').textContent());
+    assert.equal(payload.data.provision_token_request_id, id);
+    assert.match(await hook.locator('.poll__request').textContent(), /POST \/webhooks\/truemed · payment_token\.updated · wd_/);
+
+    // The simulator delivered it once, with 204; a poll was still in flight (hung) when it did.
+    const deliveries = await (await fetch(`${demo.url}/_sim/webhooks?flow=${encodeURIComponent(id)}`)).json();
+    assert.deepEqual(deliveries.map((d) => [d.state, d.attempts.map((a) => a.status)]), [['delivered', [204]]]);
+    const sent = await simRequests(demo.url, `?id=${encodeURIComponent(id)}`);
+    assert.ok(sent.length > polled.length, `${sent.length} polls sent, ${polled.length} answered`);
+    // The wait is over: nothing more is polled.
+    await page.waitForTimeout(1500);
+    assert.equal((await simRequests(demo.url, `?id=${encodeURIComponent(id)}`)).length, sent.length);
   });
 
   it('marks a retry after a failed poll and still finishes', async () => {

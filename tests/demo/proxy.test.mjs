@@ -279,6 +279,10 @@ describe('demo proxy (simulated providers)', () => {
         gr4vy: { mode: 'simulated', environment: 'simulator' },
         tokenio: { mode: 'simulated', environment: 'simulator' },
       },
+      webhooks: {
+        truemed: { path: '/webhooks/truemed', secrets: 'generated' },
+        gr4vy: { path: '/webhooks/gr4vy', secrets: 'generated' },
+      },
     });
   });
 });

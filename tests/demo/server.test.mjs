@@ -70,7 +70,11 @@ describe('node www/server.mjs', () => {
   }
 
   it('never prints a credential, and refuses bad configuration with a readable message', async () => {
-    const { child, url, exited } = await startServer({ TOKENIO_BEARER_TOKEN: 'tok-secret-value-123', DEMO_VERBOSE: '1' });
+    const { child, url, exited } = await startServer({
+      TOKENIO_BEARER_TOKEN: 'tok-secret-value-123',
+      TRUEMED_WEBHOOK_SECRET: 'tm-whsec-value-456',
+      DEMO_VERBOSE: '1',
+    });
     try {
       const config = await (await fetch(`${url}/api/config`)).json();
       assert.equal(config.providers.tokenio.mode, 'live');
@@ -78,7 +82,11 @@ describe('node www/server.mjs', () => {
       const { code, out, err } = await exited;
       assert.equal(code, 0);
       assert.ok(!`${out}${err}`.includes('tok-secret-value-123'));
+      assert.ok(!`${out}${err}`.includes('tm-whsec-value-456'));
       assert.match(out, /tokenio\s+live \(sandbox\)/);
+      // Where to register webhooks, and whose secrets verify them.
+      assert.match(out, new RegExp(`webhooks truemed +POST ${url}/webhooks/truemed \\(secret from the environment\\)`));
+      assert.match(out, new RegExp(`webhooks gr4vy +POST ${url}/webhooks/gr4vy \\(a secret made for this run`));
     } finally {
       child.kill('SIGKILL');
     }
