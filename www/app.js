@@ -484,8 +484,12 @@ class LookupCard {
       el('span', { class: 'poll__time mono', title: formatClock(record.time), text: formatClock(record.time).slice(0, 8) }),
       el('span', { class: 'poll__latency poll__kind', text: 'webhook' }),
       el('span', { class: 'poll__http http--2xx' }, el('span', { class: 'visually-hidden', text: 'answered HTTP ' }), String(record.httpStatus)),
-      el('span', { class: 'poll__status mono' }, ...breakable(value)),
-      note ? el('span', { class: 'poll__tag', text: note }) : null,
+      el(
+        'span',
+        { class: 'poll__cell' },
+        el('span', { class: 'poll__status mono' }, ...breakable(value)),
+        note ? el('span', { class: 'poll__tag', text: note }) : null,
+      ),
     );
     const body = el(
       'div',
