@@ -7,10 +7,10 @@
 // judges what they report. Not a test file (no `.test.` in its name).
 import assert from 'node:assert/strict';
 import { createHash, createHmac, generateKeyPairSync, randomUUID, verify } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator } from '../../www/simulator/index.mjs';
-import { ROOT } from './packed.mjs';
+import { ROOT, run, show } from './packed.mjs';
 
 const VERSION = JSON.parse(readFileSync(join(ROOT, 'pkg', 'package.json'), 'utf8')).version;
 /** The `iss` claim every minted token must carry. */
@@ -491,4 +491,42 @@ export async function assertServerChecks(t, { sim, cfg, out, output, runtime }) 
   for (const what of ['truemed webhook secret 0', 'gr4vy webhook secret 1', 'a PEM line', 'a minted JWT', 'x-truemed-api-key value']) {
     assert.ok(probe.includes(what), `the leak scan finds ${what}`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runtimes that run a script (Node, Deno, Bun)
+
+/** tests/package/server-checks.js, to copy into a consumer project. */
+export const SERVER_CHECKS = readFileSync(join(ROOT, 'tests', 'package', 'server-checks.js'), 'utf8');
+
+/** An ES module entry (Node, Deno, Bun): runs the checks with the configuration file it is given. */
+export const SERVER_MAIN_ESM = `import * as mod from 'token-status';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { serverChecks } from './server-checks.js';
+const file = (globalThis.Deno ? Deno.args : process.argv.slice(2))[0];
+console.log(JSON.stringify(await serverChecks(mod, JSON.parse(readFileSync(file, 'utf8')))));
+`;
+
+/** The same through require() (the checks module itself is ESM, imported). */
+export const SERVER_MAIN_CJS = `const mod = require('token-status');
+const { readFileSync } = require('node:fs');
+const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+import('./server-checks.js').then(({ serverChecks }) => serverChecks(mod, cfg)).then((out) => console.log(JSON.stringify(out)));
+`;
+
+/**
+ * Runs the server checks in a runtime that takes a script: `command(configFile)` gives
+ * `[bin, args]`, run in `dir` (where the tarball, server-checks.js and the entry are installed).
+ * The process must exit by itself (no timer or socket left behind) with code 0.
+ */
+export async function runServerChecks(t, { sim, dir, runtime, command, env = {} }) {
+  const cfg = await prepareServerChecks(sim);
+  const file = join(dir, `server-checks.${runtime.replace(/\W+/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(cfg));
+  const [bin, args] = command(file);
+  const r = await run(bin, args, { cwd: dir, timeout: 90_000, env });
+  assert.equal(r.signal, null, `${runtime}: did not exit by itself\n${show(r)}`);
+  assert.equal(r.code, 0, `${runtime} failed\n${show(r)}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  await assertServerChecks(t, { sim, cfg, out, output: r.stdout + r.stderr, runtime });
 }
