@@ -87,8 +87,8 @@ const worker :Workerd.Worker = (
   modules = [
     ${mod('worker.js', 'esModule', 'worker.js')},
     ${mod('token-status', 'esModule', `node_modules/token-status/${entry.replace('./', '')}`)},
-    ${mod('web/token_status.js', 'esModule', 'node_modules/token-status/web/token_status.js')},
-    ${mod('web/token_status_bg.wasm', 'wasm', 'node_modules/token-status/web/token_status_bg.wasm')},
+    ${mod('server/token_status.js', 'esModule', 'node_modules/token-status/server/token_status.js')},
+    ${mod('server/token_status_bg.wasm', 'wasm', 'node_modules/token-status/server/token_status_bg.wasm')},
   ],
   bindings = [ (name = "SIM", text = "${sim.url}") ],
   compatibilityDate = "2026-11-01",
