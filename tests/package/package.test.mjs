@@ -1003,25 +1003,29 @@ describe('package shape', () => {
     assert.deepEqual(manifest.dependencies ?? {}, {}, 'no runtime dependencies');
   });
 
-  test('tarball holds no source maps, Rust sources or stray files; one .wasm', () => {
+  test('tarball holds no source maps, Rust sources or stray files; a browser and a server .wasm', () => {
     const files = packInfo.files.map((f) => f.path);
     assert.deepEqual(files.filter((f) => /\.map$|\.rs$|Cargo\.(toml|lock)$|^src\/|^target\/|\.ts$(?<!\.d\.ts$)/.test(f)), []);
     const allowed = new Set(['LICENSE', 'README.md', 'package.json', 'index.js', 'index.workerd.js', 'index.cjs', 'index.mjs', 'index.d.ts',
       'index.d.cts', 'web/token_status.js', 'web/token_status_bg.wasm', 'node/token_status.cjs',
+      'server/token_status.js', 'server/token_status_bg.wasm',
       // The command (tests/cli/) and token-status/simulator.
       'cli.mjs', 'simulator/README.md', 'simulator/index.d.ts', 'simulator/index.d.cts', 'simulator/index.cjs',
       ...['index', 'common', 'control', 'faults', 'flows', 'serve', 'truemed', 'gr4vy', 'tokenio'].map((f) => `simulator/${f}.mjs`)]);
     assert.deepEqual(files.filter((f) => !allowed.has(f)), [], 'only the expected files');
     for (const required of allowed) assert.ok(files.includes(required), `${required} is packed`);
-    assert.deepEqual(files.filter((f) => f.endsWith('.wasm')), ['web/token_status_bg.wasm'], 'one shared .wasm');
+    assert.deepEqual(files.filter((f) => f.endsWith('.wasm')).sort(), ['server/token_status_bg.wasm', 'web/token_status_bg.wasm'],
+      'the browser .wasm, and the server one Node and workerd share');
 
     const installed = join(projects.esm, 'node_modules', 'token-status');
     for (const f of files.filter((f) => /\.(c|m)?js$/.test(f))) {
       assert.doesNotMatch(readFileSync(join(installed, f), 'utf8'), /sourceMappingURL/, `${f} references no source map`);
     }
-    const sections = wasmCustomSections(readFileSync(join(installed, 'web', 'token_status_bg.wasm')));
-    assert.deepEqual(sections.filter((s) => s.startsWith('.debug') || s === 'sourceMappingURL' || s === 'external_debug_info'), [],
-      `no debug info in the .wasm (custom sections: ${sections.join(', ')})`);
+    for (const build of ['web', 'server']) {
+      const sections = wasmCustomSections(readFileSync(join(installed, build, 'token_status_bg.wasm')));
+      assert.deepEqual(sections.filter((s) => s.startsWith('.debug') || s === 'sourceMappingURL' || s === 'external_debug_info'), [],
+        `no debug info in ${build}/token_status_bg.wasm (custom sections: ${sections.join(', ')})`);
+    }
   });
 
   test('sizes (diagnostic)', (t) => {
