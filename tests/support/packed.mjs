@@ -84,11 +84,14 @@ export async function packPkg(dest) {
   return { tarball, info };
 }
 
-/** A fresh project in `dir` holding `files`, with `tarball` installed as a user installs it. */
-export async function installProject(dir, tarball, files) {
+/**
+ * A fresh project in `dir` holding `files`, with `tarball` installed as a user installs it, and
+ * `packages` (exact `name@version` specs, from the npm cache) beside it.
+ */
+export async function installProject(dir, tarball, files, { packages = [] } = {}) {
   mkdirSync(dir, { recursive: true });
   writeFiles(dir, files);
-  const args = ['install', tarball, '--no-audit', '--no-fund', '--no-package-lock'];
+  const args = ['install', tarball, ...packages, '--no-audit', '--no-fund', '--no-package-lock'];
   let r = await run('npm', [...args, '--offline'], { cwd: dir });
   if (r.code !== 0) r = await run('npm', [...args, '--prefer-offline'], { cwd: dir });
   assert.equal(r.code, 0, `npm install in ${dir} failed\n${show(r)}`);
