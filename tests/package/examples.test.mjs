@@ -7,12 +7,11 @@
 // `node --test tests/package/examples.test.mjs`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { BIN, ROOT, installProject, packPkg, run, show } from '../support/packed.mjs';
+import { BIN, ROOT, installProject, packPkg, run, show, startServer } from '../support/packed.mjs';
 import {
   KEYS, SECRETS, assertJwt, findLeaks, gr4vyEvent, gr4vySigned, simRequests, startServerSimulator, tokenTarget, truemedEnvelope,
   truemedFlat, truemedSigned,
@@ -91,33 +90,6 @@ async function until(what, check, timeoutMs = 10_000) {
     await new Promise((r) => setTimeout(r, 20));
   }
   assert.fail(`timed out waiting for ${what}`);
-}
-
-/** Starts a long-running server command and resolves once it answers HTTP on `origin`. */
-async function startServer(cmd, args, { env, origin }) {
-  const child = spawn(cmd, args, { cwd: dir, env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => { output += d; });
-  child.stderr.on('data', (d) => { output += d; });
-  const exited = new Promise((done) => child.once('exit', done));
-  const close = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  try {
-    await until(`${cmd} ${args.join(' ')} to listen:\n${output}`, async () => {
-      if (child.exitCode !== null) assert.fail(`the server exited (${child.exitCode}):\n${output}`);
-      try {
-        return (await fetch(`${origin}/`)).status === 404;
-      } catch {
-        return false;
-      }
-    });
-  } catch (error) {
-    await close();
-    throw error;
-  }
-  return { origin, output: () => output, close };
 }
 
 /**
@@ -226,7 +198,7 @@ describe('the README webhook examples, over real HTTP', () => {
     test(label, { timeout: 60_000 }, async (t) => {
       const port = await freePort();
       const [cmd, args, vars] = await command(port);
-      const server = await startServer(cmd, args, { env: vars, origin: `http://127.0.0.1:${port}` });
+      const server = await startServer(cmd, args, { cwd: dir, env: { DENO_NO_UPDATE_CHECK: '1', ...vars }, origin: `http://127.0.0.1:${port}` });
       t.after(() => server.close());
       // Express's own body limit (100 KB) answers 413 before the route runs.
       await exercise(t, server, { oversized: label.startsWith('Express') ? 413 : 400 });

@@ -98,3 +98,35 @@ export async function installProject(dir, tarball, files, { packages = [] } = {}
   assert.ok(existsSync(join(dir, 'node_modules', 'token-status', 'package.json')), `token-status not installed in ${dir}`);
   return dir;
 }
+
+/**
+ * Starts a long-running server command and resolves `{ origin, output(), close() }` once it
+ * answers HTTP on `origin` (any status); rejects, having stopped it, when it exits first or does
+ * not answer within `timeout` ms. Its environment is this process's with NO_COLOR=1 plus `env`.
+ */
+export async function startServer(cmd, args, { cwd = ROOT, env = {}, origin, timeout = 15_000 }) {
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => { output += d; });
+  child.stderr.setEncoding('utf8').on('data', (d) => { output += d; });
+  const exited = new Promise((done) => child.once('exit', () => {
+    children.delete(child);
+    done();
+  }));
+  const close = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const deadline = Date.now() + timeout;
+  while (child.exitCode === null && Date.now() < deadline) {
+    try {
+      await fetch(`${origin}/`);
+      return { origin, output: () => output, close };
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  await close();
+  throw new Error(`${cmd} ${args.join(' ')} did not answer on ${origin}:\n${output}`);
+}

@@ -4,11 +4,10 @@
 // entry imports. Shared by tests/package/workerd.test.mjs and the README examples' test. Not a
 // test file (no `.test.` in its name).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { ROOT } from './packed.mjs';
+import { ROOT, startServer } from './packed.mjs';
 
 const WORKERD = join(ROOT, 'node_modules', '.bin', 'workerd');
 
@@ -40,7 +39,7 @@ const capnpString = (value) => JSON.stringify(value);
 /**
  * Starts workerd serving `main` (a file in `dir`) plus `modules` ({ name, file, wasm? }), with
  * text `bindings` ({ NAME: value }; they are also `process.env` there). Resolves
- * `{ origin, output(), close() }` once it answers HTTP.
+ * `{ origin, output(), close() }` once it answers HTTP (see packed.mjs startServer).
  */
 export async function startWorkerd({ dir, main, modules = [], bindings = {}, config = 'config.capnp' }) {
   const port = await freePort();
@@ -65,24 +64,5 @@ const worker :Workerd.Worker = (
   globalOutbound = "internet",
 );
 `);
-  const child = spawn(WORKERD, ['serve', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => { output += d; });
-  child.stderr.on('data', (d) => { output += d; });
-  const exited = new Promise((done) => child.once('exit', done));
-  const close = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  for (let i = 0; i < 150; i++) {
-    if (child.exitCode !== null) break;
-    try {
-      await fetch(`${origin}/__probe`);
-      return { origin, output: () => output, close };
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  await close();
-  throw new Error(`workerd did not start:\n${output}`);
+  return startServer(WORKERD, ['serve', config], { cwd: dir, origin });
 }
