@@ -1,7 +1,7 @@
 // `make bench`: size, per-call latency and throughput, start-up and scale of token-status,
 // measured side by side in one run against the raw-fetch floor and the official Gr4vy SDK.
 // Prints a markdown report and writes it to bench/RESULTS.md. No assertions: numbers only.
-// Flags: --quick (fewer rounds), --only size|latency|startup|scale (one section, no file).
+// Flags: --quick (fewer rounds), --only size|latency|startup|scale|server (one section, no file).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -16,7 +16,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = join(root, 'pkg');
 const out = join(root, 'build', 'bench');
 const quick = process.argv.includes('--quick');
-// `--only latency` (or size, startup, scale) runs one section, printing without writing RESULTS.md.
+// `--only latency` (or size, startup, scale, server) runs one section, printing without writing RESULTS.md.
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const run = (name) => only === null || only === name;
 rmSync(out, { recursive: true, force: true });
@@ -386,11 +386,23 @@ async function scale() {
 }
 
 // ---------------------------------------------------------------------------------------
+// 5. Server features: Gr4vy token minting, verifyWebhook, what they add to the .wasm
+// ---------------------------------------------------------------------------------------
+async function serverSection() {
+  log('server features');
+  const { serverFeatures } = await import('./server-features.mjs');
+  const { lines } = await serverFeatures({ quick, log });
+  section(`Server features: Gr4vy keys and webhooks (Node ${process.version})`);
+  report.push(...lines);
+}
+
+// ---------------------------------------------------------------------------------------
 const started = new Date();
 const sizes = run('size') ? await size() : null;
 if (run('latency')) await latency();
 if (run('startup')) await startup();
 if (run('scale')) await scale();
+if (run('server')) await serverSection();
 
 const versions = (() => {
   const v = (cmd, args) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n')[0]; } catch { return 'n/a'; } };

@@ -103,20 +103,6 @@ impl WebhookEvent {
     }
 }
 
-/// The `webhookSecret(s)` option as a list: each must be non-empty, without control characters
-/// (a trailing newline from a file is the usual slip). The message names `option`, never a value.
-pub fn secrets(provider: Provider, option: &str, given: Vec<String>) -> Result<Vec<String>, Error> {
-    if given
-        .iter()
-        .all(|s| !s.is_empty() && !s.chars().any(char::is_control))
-    {
-        return Ok(given);
-    }
-    let mut message = String::from(option);
-    message.push_str(" must be a non-empty string (or a list of them) without control characters such as a trailing newline.");
-    Err(Error::invalid_argument(provider, message))
-}
-
 /// The `toleranceSeconds` option: a finite number ≥ 0 (fractions are dropped); absent gives
 /// [`DEFAULT_TOLERANCE_SECONDS`].
 pub fn tolerance(provider: Provider, given: Option<f64>) -> Result<u64, Error> {
@@ -745,24 +731,6 @@ mod tests {
         assert_eq!(tolerance(Provider::Gr4vy, Some(1e300)), Ok(u64::MAX));
         for bad in [-1.0, f64::NAN, f64::INFINITY, -0.5] {
             assert!(tolerance(Provider::Gr4vy, Some(bad)).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn secret_options() {
-        let p = Provider::Truemed;
-        assert_eq!(secrets(p, "webhookSecret", vec![]), Ok(vec![]));
-        assert_eq!(
-            secrets(p, "webhookSecret", vec![SECRET.into()]),
-            Ok(vec![SECRET.to_owned()])
-        );
-        for bad in [
-            vec![String::new()],
-            vec![SECRET.to_owned(), "s\n".to_owned()],
-        ] {
-            let error = secrets(p, "webhookSecret", bad).unwrap_err();
-            assert!(error.message.starts_with("webhookSecret must"));
-            assert!(!error.message.contains(SECRET));
         }
     }
 

@@ -49,8 +49,9 @@ describe('examples/status.mjs', () => {
     assert.equal(final.providerStatus, 'PROCESSED');
     assert.match(final.token, /^tt:/);
 
-    const again = sim.sim.createFlow({ provider: 'tokenio', outcome: 'succeeded', pendingPolls: 1, stepMs: 300 });
-    const human = await runExample(['wait', 'tokenio', again.id, '--base-url', `${sim.url}/tokenio`]);
+    // The poll count alone moves the flow on (no stepMs): a slow start cannot skip the pending line.
+    const again = sim.sim.createFlow({ provider: 'tokenio', outcome: 'succeeded', pendingPolls: 1 });
+    const human = await runExample(['wait', 'tokenio', again.id, '--base-url', `${sim.url}/tokenio`, '--interval', '50']);
     assert.equal(human.code, 0, human.stderr);
     assert.deepEqual(human.stderr.trim().split('\n').map((l) => l.split(' · ')[0]), ['wait: pending (PENDING)', 'wait: succeeded (PROCESSED)']);
     assert.match(human.stdout, /^state +succeeded$/m);

@@ -18,6 +18,7 @@ import { gzipSync } from 'node:zlib';
 import { startSimulator } from '../../www/simulator/index.mjs';
 import { launchChromium, serveStatic } from '../support/browser.mjs';
 import { BIN, ROOT, installProject, killChildren, packPkg, run, show, walk } from '../support/packed.mjs';
+import { KEYS } from '../support/server-fixtures.mjs';
 
 const WORK = join(ROOT, 'build', 'package-tests');
 
@@ -32,7 +33,7 @@ const TRUEMED_KEYS = ['provider', 'id', 'state', 'terminal', 'providerStatus', '
 const GR4VY_KEYS = ['provider', 'id', 'state', 'terminal', 'providerStatus', 'token', 'actionUrl', 'reason',
   'metadata', 'paymentMethodId', 'paymentServiceId', 'createdAt', 'updatedAt'].sort();
 const ERROR_KINDS = ['invalid_argument', 'unauthorized', 'not_found', 'rate_limited', 'bad_request',
-  'provider_error', 'network', 'timeout', 'aborted', 'invalid_response', 'insecure_credentials'];
+  'provider_error', 'network', 'timeout', 'aborted', 'invalid_response', 'insecure_credentials', 'invalid_webhook'];
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -299,8 +300,13 @@ const VITE_INDEX_HTML = `<!doctype html>
 </html>
 `;
 
+/** Secrets handed to clients in the browser: they must appear in no error. */
+const BROWSER_SECRETS = ['whsec-browser-1', 'whsec-browser-2', 'whsec-browser-3'];
+
 const VITE_MAIN_JS = `import { TokenIoClient, TruemedClient, Gr4vyClient, TokenStatusError } from 'token-status';
 import { shellChecks } from './shell-checks.js';
+
+const PEM = ${JSON.stringify(KEYS.pkcs8)};
 
 const query = new URLSearchParams(location.search);
 const sim = query.get('sim');
@@ -335,6 +341,29 @@ async function main() {
     headerLower: construct(() => new TokenIoClient({ baseUrl: sim + '/tokenio', headers: { authorization: 'Bearer x' } })),
     headerCapitalized: construct(() => new TokenIoClient({ baseUrl: sim + '/tokenio', headers: { Authorization: 'Bearer x' } })),
     truemedHeader: construct(() => new TruemedClient({ baseUrl: sim + '/truemed', headers: { 'x-truemed-api-key': 'k' } })),
+    gr4vyPrivateKey: construct(() => new Gr4vyClient({ baseUrl: sim + '/gr4vy', privateKey: PEM })),
+    truemedWebhookSecret: construct(() => new TruemedClient({ baseUrl: sim + '/truemed', webhookSecret: '${BROWSER_SECRETS[0]}' })),
+    gr4vyWebhookSecrets: construct(() => new Gr4vyClient({ baseUrl: sim + '/gr4vy', webhookSecrets: ['${BROWSER_SECRETS[1]}', '${BROWSER_SECRETS[2]}'] })),
+  };
+
+  // (f) with allowBrowserCredentials, the browser build still neither verifies webhooks nor mints
+  // Gr4vy tokens: it says so (invalid_argument), and sends nothing.
+  const signed = { 'x-truemed-signature': 't=' + Math.floor(Date.now() / 1000) + ',v1=' + 'ab'.repeat(32) };
+  const optedIn = new TruemedClient({ baseUrl: sim + '/truemed', webhookSecret: '${BROWSER_SECRETS[0]}', allowBrowserCredentials: true });
+  const gr4vyOptedIn = new Gr4vyClient({ baseUrl: sim + '/gr4vy', webhookSecrets: '${BROWSER_SECRETS[1]}', allowBrowserCredentials: true });
+  results.browserBuild = {
+    truemedVerify: await optedIn.verifyWebhook({ headers: signed, body: '{}' }).then(() => ({ threw: false }), describeError),
+    gr4vyVerify: await gr4vyOptedIn.verifyWebhook(new Request(location.href, { method: 'POST', body: '{}', headers: { 'x-gr4vy-webhook-timestamp': '1', 'x-gr4vy-webhook-signatures': 'ab'.repeat(32) } }))
+      .then(() => ({ threw: false }), describeError),
+    mint: await (async () => {
+      try {
+        const minting = new Gr4vyClient({ baseUrl: sim + '/gr4vy', privateKey: PEM, allowBrowserCredentials: true, headers: { 'x-test-marker': 'browser-mint' } });
+        await minting.getPaymentServiceToken('pm-browser', 'pst-browser');
+        return { threw: false };
+      } catch (err) {
+        return describeError(err);
+      }
+    })(),
   };
 
   // (b) the proxy pattern: no credential, baseUrl at the merchant's route.
@@ -359,6 +388,17 @@ async function main() {
   // (d) an explicit opt-in allows a credential in the browser.
   const allowed = new TokenIoClient({ baseUrl: sim + '/tokenio', bearerToken: '${TOKENIO_BEARER}', allowBrowserCredentials: true });
   results.allowed = await allowed.getTokenRequestResult(query.get('directFlow'));
+
+  // (g) notify() in the page (a status your server pushed to it) ends a wait at once.
+  const pending = new TokenIoClient({ baseUrl: proxy + '/tokenio' });
+  let first;
+  const polled = new Promise((done) => { first = done; });
+  const waiting = pending.waitForTokenRequestResult(query.get('pendingFlow'), { intervalMs: 60000, onUpdate: (s) => first(s) });
+  const seen = await polled;
+  const began = performance.now();
+  const reached = pending.notify({ ...seen, state: 'succeeded', terminal: true, providerStatus: 'PROCESSED', token: 'tt:pushed' });
+  const ended = await waiting;
+  results.notify = { reached, ms: performance.now() - began, state: ended.state, token: ended.token, other: pending.notify({ ...seen, id: 'rq:other:1' }) };
 
   // (e) every option and argument check of the shell, as a browser sees them.
   results.shell = await shellChecks({ TokenIoClient, TruemedClient, Gr4vyClient, TokenStatusError }, { sim, browser: true });
@@ -390,7 +430,7 @@ type Kinds = ${ERROR_KINDS.map((k) => `'${k}'`).join(' | ')};
 const TS_ESM_CONSUMER = `import { TokenIoClient, TruemedClient, Gr4vyClient, TokenStatusError } from 'token-status';
 import type {
   TokenStatus, TokenState, ClientOptions, CallOptions, TokenStatusErrorKind, TokenIoTokenStatus,
-  Gr4vyTokenStatus, TruemedTokenStatus, WaitOptions,
+  Gr4vyTokenStatus, TruemedTokenStatus, WaitOptions, WebhookEvent, WebhookFailureCode, WebhookRequest,
 } from 'token-status';
 ${TS_PRELUDE}
 expectType<Equals<TokenStatusErrorKind, Kinds>>();
@@ -492,6 +532,26 @@ tokenio.getTokenRequestResult('id', { deadlineMs: 5 });
 gr4vy.provisionPaymentServiceToken('pm', { paymentServiceId: 'ps' });
 // @ts-expect-error TS2673 TokenStatusError is not constructible by users
 new TokenStatusError();
+
+expectType<Equals<WebhookFailureCode, 'not_configured' | 'missing_signature' | 'signature_mismatch' | 'timestamp_out_of_range' | 'invalid_body'>>();
+export async function webhooks(request: Request, raw: Uint8Array, headers: Record<string, string | string[] | undefined>): Promise<number> {
+  const truemedHooks = new TruemedClient({ webhookSecret: ['whsec-new', 'whsec-old'] });
+  const gr4vyKeys = new Gr4vyClient({ instanceId: 'acme', privateKey: 'pem', scopes: ['payment-methods.read'], webhookSecrets: 'whsec' });
+  const a = await truemedHooks.verifyWebhook(request);
+  expectType<Equals<typeof a, WebhookEvent<TruemedTokenStatus>>>();
+  const b = await gr4vyKeys.verifyWebhook({ headers, body: raw }, { toleranceSeconds: 60 });
+  expectType<Equals<typeof b.status, Gr4vyTokenStatus | null>>();
+  expectType<Equals<typeof b.id, string | null>>();
+  const input: WebhookRequest = { headers: new Headers(), body: new ArrayBuffer(0) };
+  await truemedHooks.verifyWebhook(input);
+  return (b.status ? gr4vyKeys.notify(b.status) : 0) + (a.status ? truemedHooks.notify(a.status) : 0);
+}
+// @ts-expect-error TS2339 Token.io sends no token-request webhooks
+tokenio.verifyWebhook(new Request('https://x'));
+// @ts-expect-error TS2561 webhookSecrets is Gr4vy's option (TypeScript suggests Truemed's webhookSecret)
+new TruemedClient({ webhookSecrets: 's' });
+// @ts-expect-error TS2353 privateKey is Gr4vy's
+new TokenIoClient({ privateKey: 'pem' });
 `;
 
 const TS_CJS_CONSUMER = `import TS = require('token-status');
@@ -788,7 +848,8 @@ test('Node: every option and argument check of the shell (constructors throw, me
 async function runApp(t, origin, timeout, serverOutput = '') {
   const proxyFlow = await createFlow(proxySim, { provider: 'tokenio', outcome: 'succeeded', pendingPolls: 1 });
   const directFlow = await createFlow(sim, { provider: 'tokenio', outcome: 'succeeded', pendingPolls: 0 });
-  const query = new URLSearchParams({ sim: sim.url, proxy: proxySim.url, proxyFlow: proxyFlow.id, directFlow: directFlow.id });
+  const pendingFlow = await createFlow(proxySim, { provider: 'tokenio', outcome: 'pending' });
+  const query = new URLSearchParams({ sim: sim.url, proxy: proxySim.url, proxyFlow: proxyFlow.id, directFlow: directFlow.id, pendingFlow: pendingFlow.id });
   const context = await browser.newContext();
   t.after(() => context.close());
   const page = await context.newPage();
@@ -849,6 +910,32 @@ describe('Vite app in Chromium', () => {
     }
     assert.equal(results.insecure.truemedApiKey.provider, 'truemed');
     assert.equal(results.insecure.gr4vyBearerFn.provider, 'gr4vy');
+    // privateKey, webhookSecret and webhookSecrets are credentials too; no error holds them.
+    const pemLines = KEYS.pkcs8.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'));
+    for (const label of ['gr4vyPrivateKey', 'truemedWebhookSecret', 'gr4vyWebhookSecrets']) {
+      const r = results.insecure[label];
+      assert.deepEqual([r.kind, r.instanceOf], ['insecure_credentials', true], `${label}: ${r.message}`);
+      for (const secret of [...BROWSER_SECRETS, ...pemLines]) assert.ok(!r.message.includes(secret), `${label}: the message holds no secret`);
+    }
+
+    // (f) the browser build neither verifies webhooks nor mints, and says so.
+    for (const label of ['truemedVerify', 'gr4vyVerify']) {
+      const r = results.browserBuild[label];
+      assert.deepEqual([r.threw, r.instanceOf, r.kind], [true, true, 'invalid_argument'], `${label}: ${JSON.stringify(r)}`);
+      assert.match(r.message, /the browser build does not verify webhooks/, label);
+    }
+    const mint = results.browserBuild.mint;
+    assert.deepEqual([mint.threw, mint.instanceOf, mint.kind, mint.provider], [true, true, 'invalid_argument', 'gr4vy'], JSON.stringify(mint));
+    assert.match(mint.message, /the browser build does not mint Gr4vy tokens/);
+    for (const r of Object.values(results.browserBuild)) {
+      for (const secret of [...BROWSER_SECRETS, ...pemLines]) assert.ok(!r.message.includes(secret), 'no secret in the message');
+    }
+    const minted = (await simJson(sim, '/_sim/requests?provider=gr4vy')).filter((e) => e.headers['x-test-marker'] === 'browser-mint');
+    assert.deepEqual(minted, [], 'the browser sent no Gr4vy request for the privateKey client');
+
+    // (g) notify() ends a wait in the page at once and counts the waits it reached.
+    assert.deepEqual({ ...results.notify, ms: undefined }, { reached: 1, ms: undefined, state: 'succeeded', token: 'tt:pushed', other: 0 });
+    assert.ok(results.notify.ms < 1000, `the wait ended ${results.notify.ms} ms after notify()`);
 
     // (b) the proxy pattern.
     assertTokenIoPair(results.first, results.second, proxyFlow.id);
@@ -1003,25 +1090,29 @@ describe('package shape', () => {
     assert.deepEqual(manifest.dependencies ?? {}, {}, 'no runtime dependencies');
   });
 
-  test('tarball holds no source maps, Rust sources or stray files; one .wasm', () => {
+  test('tarball holds no source maps, Rust sources or stray files; a browser and a server .wasm', () => {
     const files = packInfo.files.map((f) => f.path);
     assert.deepEqual(files.filter((f) => /\.map$|\.rs$|Cargo\.(toml|lock)$|^src\/|^target\/|\.ts$(?<!\.d\.ts$)/.test(f)), []);
     const allowed = new Set(['LICENSE', 'README.md', 'package.json', 'index.js', 'index.workerd.js', 'index.cjs', 'index.mjs', 'index.d.ts',
       'index.d.cts', 'web/token_status.js', 'web/token_status_bg.wasm', 'node/token_status.cjs',
+      'server/token_status.js', 'server/token_status_bg.wasm',
       // The command (tests/cli/) and token-status/simulator.
       'cli.mjs', 'simulator/README.md', 'simulator/index.d.ts', 'simulator/index.d.cts', 'simulator/index.cjs',
       ...['index', 'common', 'control', 'faults', 'flows', 'serve', 'truemed', 'gr4vy', 'tokenio', 'jwt', 'webhooks'].map((f) => `simulator/${f}.mjs`)]);
     assert.deepEqual(files.filter((f) => !allowed.has(f)), [], 'only the expected files');
     for (const required of allowed) assert.ok(files.includes(required), `${required} is packed`);
-    assert.deepEqual(files.filter((f) => f.endsWith('.wasm')), ['web/token_status_bg.wasm'], 'one shared .wasm');
+    assert.deepEqual(files.filter((f) => f.endsWith('.wasm')).sort(), ['server/token_status_bg.wasm', 'web/token_status_bg.wasm'],
+      'the browser .wasm, and the server one Node and workerd share');
 
     const installed = join(projects.esm, 'node_modules', 'token-status');
     for (const f of files.filter((f) => /\.(c|m)?js$/.test(f))) {
       assert.doesNotMatch(readFileSync(join(installed, f), 'utf8'), /sourceMappingURL/, `${f} references no source map`);
     }
-    const sections = wasmCustomSections(readFileSync(join(installed, 'web', 'token_status_bg.wasm')));
-    assert.deepEqual(sections.filter((s) => s.startsWith('.debug') || s === 'sourceMappingURL' || s === 'external_debug_info'), [],
-      `no debug info in the .wasm (custom sections: ${sections.join(', ')})`);
+    for (const build of ['web', 'server']) {
+      const sections = wasmCustomSections(readFileSync(join(installed, build, 'token_status_bg.wasm')));
+      assert.deepEqual(sections.filter((s) => s.startsWith('.debug') || s === 'sourceMappingURL' || s === 'external_debug_info'), [],
+        `no debug info in ${build}/token_status_bg.wasm (custom sections: ${sections.join(', ')})`);
+    }
   });
 
   test('sizes (diagnostic)', (t) => {

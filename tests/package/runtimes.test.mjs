@@ -1,19 +1,18 @@
 // The packed package in Bun and Deno (both from npm, pinned in package.json): the same script
-// a Node user would write, run by each runtime against the simulator. Each resolves the
-// package through its own export conditions; both are servers (no browser guard).
-// Run: `node --test tests/package/runtimes.test.mjs`.
+// a Node user would write, run by each runtime against the simulator; and what a merchant server
+// does (tests/package/server-checks.js): Gr4vy keys, minted tokens, verified webhooks, waits they
+// end. Each resolves the package through its own export conditions; both are servers (no
+// browser guard). Run: `node --test tests/package/runtimes.test.mjs`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startSimulator } from '../../www/simulator/index.mjs';
+import { BIN, ROOT, installProject, packPkg } from '../support/packed.mjs';
+import { SERVER_CHECKS, SERVER_MAIN_ESM, runServerChecks, startServerSimulator } from '../support/server-fixtures.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WORK = join(ROOT, 'build', 'runtime-tests');
-const BIN = join(ROOT, 'node_modules', '.bin');
 
 const SCRIPT = `import { TokenIoClient, Gr4vyClient, TokenStatusError } from 'token-status';
 const sim = (globalThis.Deno ? Deno.args : process.argv.slice(2))[0];
@@ -40,31 +39,38 @@ console.log(JSON.stringify(out));
 `;
 
 let sim;
+let serverSim;
+let dir;
 
 before(async () => {
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
-  const tarball = execFileSync('npm', ['pack', join(ROOT, 'pkg'), '--pack-destination', WORK, '--silent'], { encoding: 'utf8' }).trim().split('\n').pop();
-  writeFileSync(join(WORK, 'package.json'), JSON.stringify({ name: 'consumer-runtimes', private: true, type: 'module' }));
-  execFileSync('npm', ['install', join(WORK, tarball), '--offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: WORK });
-  writeFileSync(join(WORK, 'check.mjs'), SCRIPT);
-  sim = await startSimulator({ port: 0 });
+  const { tarball } = await packPkg(join(WORK, 'pack'));
+  dir = await installProject(join(WORK, 'app'), tarball, {
+    'package.json': { name: 'consumer-runtimes', private: true, type: 'module' },
+    'check.mjs': SCRIPT,
+    'server-checks.js': SERVER_CHECKS,
+    'server.mjs': SERVER_MAIN_ESM,
+  });
+  [sim, serverSim] = await Promise.all([startSimulator({ port: 0 }), startServerSimulator()]);
 });
 
-after(() => sim?.close());
+after(async () => {
+  await sim?.close();
+  await serverSim?.close();
+});
 
+const ENV = { DENO_NO_UPDATE_CHECK: '1' };
 const runtimes = {
-  bun: (url) => [join(BIN, 'bun'), ['check.mjs', url]],
-  deno: (url) => [join(BIN, 'deno'), ['run', '--allow-net', '--allow-read', '--allow-env', 'check.mjs', url]],
+  bun: (script, arg) => [join(BIN, 'bun'), [script, arg]],
+  deno: (script, arg) => [join(BIN, 'deno'), ['run', '--allow-net', '--allow-read', '--allow-env', script, arg]],
 };
 
 for (const [name, command] of Object.entries(runtimes)) {
   test(`${name}: statuses, waits, errors and aborts; the process exits by itself`, { timeout: 60_000 }, async () => {
-    const [bin, args] = command(sim.url);
+    const [bin, args] = command('check.mjs', sim.url);
     const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim().split('\n')[0];
     // A runtime that keeps a timer alive would hit this timeout instead of exiting.
     const { stdout } = await promisify(execFile)(bin, args, {
-      cwd: WORK, timeout: 30_000, env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+      cwd: dir, timeout: 30_000, env: { ...process.env, NO_COLOR: '1', ...ENV },
     });
     const out = JSON.parse(stdout.trim().split('\n').pop());
     assert.equal(out.first.state, 'pending');
@@ -76,5 +82,11 @@ for (const [name, command] of Object.entries(runtimes)) {
     assert.deepEqual(out.notFound, { instanceOf: true, name: 'TokenStatusError', kind: 'not_found', status: 404 });
     assert.equal(out.aborted, 'aborted');
     console.log(`${version}: ok`);
+  });
+}
+
+for (const [name, command] of Object.entries(runtimes)) {
+  test(`${name}: Gr4vy keys, minted tokens, the webhook security table, waits ended by webhooks, no secret in any output`, { timeout: 120_000 }, async (t) => {
+    await runServerChecks(t, { sim: serverSim, dir, runtime: name, env: ENV, command: (file) => command('server.mjs', file) });
   });
 }

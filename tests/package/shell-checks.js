@@ -37,6 +37,19 @@ const SPECIFIC_BAD = [
   ['gr4vy', { baseUrl: undefined }],
   ['gr4vy', { bearerToken: false }],
   ['gr4vy', { merchantAccountId: 7 }],
+  ['gr4vy', { privateKey: 42 }],
+  ['gr4vy', { privateKey: ' ' }],
+  ['gr4vy', { privateKey: '-----BEGIN PRIVATE KEY-----' }], // with bearerToken from the defaults
+  ['gr4vy', { bearerToken: undefined, privateKey: 'pem', scopes: [] }],
+  ['gr4vy', { bearerToken: undefined, privateKey: 'pem', scopes: [''] }],
+  ['gr4vy', { bearerToken: undefined, privateKey: 'pem', scopes: 'payment-methods.read\n' }],
+  ['gr4vy', { scopes: ['payment-methods.read'] }], // scopes without privateKey
+  ['gr4vy', { webhookSecrets: [] }],
+  ['gr4vy', { webhookSecrets: ['ok', 'trailing\n'] }],
+  ['gr4vy', { webhookSecrets: 7 }],
+  ['truemed', { webhookSecret: '' }],
+  ['truemed', { webhookSecret: [1] }],
+  ['tokenio', { webhookSecret: 's' }], // Token.io has no token-request webhook
 ];
 
 /** Ids of the wrong type, or not well-formed Unicode: the shell rejects them. */
@@ -138,6 +151,8 @@ export async function shellChecks({ TruemedClient, Gr4vyClient, TokenIoClient, T
     ['tokenio', { bearerToken: 'tio-bearer-guard-4' }, 'tio-bearer-guard-4'],
     ['tokenio', { headers: { Authorization: 'Bearer hdr-guard-5' }, allowBrowserCredentials: false }, 'hdr-guard-5'],
     ['truemed', { headers: { 'X-Truemed-Api-Key': 'hdr-guard-6' } }, 'hdr-guard-6'],
+    ['truemed', { webhookSecret: 'whsec-guard-7' }, 'whsec-guard-7'],
+    ['gr4vy', { webhookSecrets: ['whsec-guard-8', 'whsec-guard-9'] }, 'whsec-guard-8'],
   ];
   for (const [provider, extra, secret] of guarded) {
     const value = { baseUrl: `${sim}/${provider}`, ...extra };

@@ -1,36 +1,32 @@
 // The packed package inside real workerd (Cloudflare Workers' runtime, from npm `workerd`):
 // the `workerd` export condition's entry imports the .wasm as a module, a client holding a
 // credential is a server there (no browser guard), and calls, waits, timeouts and errors work
-// against the simulator. Run: `node --test tests/package/workerd.test.mjs`.
+// against the simulator; and what a merchant server does (tests/package/server-checks.js): Gr4vy
+// keys, minted tokens, verified webhooks, waits they end. Run: `node --test tests/package/workerd.test.mjs`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { startSimulator } from '../../www/simulator/index.mjs';
+import { ROOT, installProject, packPkg } from '../support/packed.mjs';
+import { assertServerChecks, prepareServerChecks, startServerSimulator } from '../support/server-fixtures.mjs';
+import { startWorkerd } from '../support/workerd.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WORK = join(ROOT, 'build', 'workerd-test');
-const WORKERD = join(ROOT, 'node_modules', '.bin', 'workerd');
 
 let sim;
-let workerd;
+let serverSim;
+let worker;
 let origin;
-let output = '';
-
-const freePort = () => new Promise((done) => {
-  const probe = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = probe.address();
-    probe.close(() => done(port));
-  });
-});
 
 // The worker: one request runs the scenario named in the query and answers what it saw.
-const WORKER = `import { TokenIoClient, TruemedClient, Gr4vyClient, TokenStatusError } from 'token-status';
+// POST /server-checks runs tests/package/server-checks.js with the configuration it is sent.
+const WORKER = `import * as mod from 'token-status';
+import { serverChecks } from './server-checks.js';
+const { TokenIoClient, TruemedClient, Gr4vyClient, TokenStatusError } = mod;
 export default {
   async fetch(request, env) {
+    if (request.method === 'POST') return Response.json(await serverChecks(mod, await request.json()));
     const q = new URL(request.url).searchParams;
     const out = {};
     const caught = async (promise) => {
@@ -59,59 +55,26 @@ export default {
 before(async () => {
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
-  // Install the packed tarball the way a user does.
-  const tarball = execFileSync('npm', ['pack', join(ROOT, 'pkg'), '--pack-destination', WORK, '--silent'], { encoding: 'utf8' }).trim().split('\n').pop();
-  writeFileSync(join(WORK, 'package.json'), JSON.stringify({ name: 'consumer-workerd', private: true, type: 'module' }));
-  execFileSync('npm', ['install', join(WORK, tarball), '--offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: WORK });
-  writeFileSync(join(WORK, 'worker.js'), WORKER);
-
-  // Resolve 'token-status' through its exports map with the workerd condition, as a
-  // Workers bundler does, and list the modules it needs.
-  const installed = join(WORK, 'node_modules', 'token-status');
-  const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
-  const entry = manifest.exports['.'].import.workerd;
-  assert.ok(entry, 'the exports map has a workerd condition');
-  sim = await startSimulator({ port: 0 });
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  const mod = (name, kind, file) => `(name = "${name}", ${kind} = embed "${file}")`;
-  writeFileSync(join(WORK, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "internet", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const worker :Workerd.Worker = (
-  modules = [
-    ${mod('worker.js', 'esModule', 'worker.js')},
-    ${mod('token-status', 'esModule', `node_modules/token-status/${entry.replace('./', '')}`)},
-    ${mod('web/token_status.js', 'esModule', 'node_modules/token-status/web/token_status.js')},
-    ${mod('web/token_status_bg.wasm', 'wasm', 'node_modules/token-status/web/token_status_bg.wasm')},
-  ],
-  bindings = [ (name = "SIM", text = "${sim.url}") ],
-  compatibilityDate = "2026-11-01",
-  globalOutbound = "internet",
-);
-`);
-  workerd = spawn(WORKERD, ['serve', 'config.capnp'], { cwd: WORK, stdio: ['ignore', 'pipe', 'pipe'] });
-  workerd.stdout.on('data', (d) => { output += d; });
-  workerd.stderr.on('data', (d) => { output += d; });
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(origin + '/?probe=1');
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`workerd did not start:\n${output}`);
+  const { tarball } = await packPkg(join(WORK, 'pack'));
+  await installProject(join(WORK, 'app'), tarball, {
+    'package.json': { name: 'consumer-workerd', private: true, type: 'module' },
+    'worker.js': WORKER,
+    'server-checks.js': readFileSync(join(ROOT, 'tests', 'package', 'server-checks.js'), 'utf8'),
+  });
+  [sim, serverSim] = await Promise.all([startSimulator({ port: 0 }), startServerSimulator()]);
+  worker = await startWorkerd({
+    dir: join(WORK, 'app'),
+    main: 'worker.js',
+    modules: [{ name: 'server-checks.js', file: 'server-checks.js' }],
+    bindings: { SIM: sim.url },
+  });
+  origin = worker.origin;
 });
 
 after(async () => {
-  workerd?.kill('SIGTERM');
+  await worker?.close();
   await sim?.close();
+  await serverSim?.close();
 });
 
 test('the package works inside workerd', { timeout: 60_000 }, async () => {
@@ -125,7 +88,7 @@ test('the package works inside workerd', { timeout: 60_000 }, async () => {
   const query = new URLSearchParams({ tokenio: tokenio.id, gr4vy: gr4vy.id, pm: gr4vy.paymentMethodId, slow: slow.id });
   const res = await fetch(`${origin}/?${query}`);
   const out = await res.json();
-  assert.equal(out.fatal, undefined, `worker failed: ${out.fatal}\n${output}`);
+  assert.equal(out.fatal, undefined, `worker failed: ${out.fatal}\n${worker.output()}`);
 
   // A credentialed client is a server in workerd: no insecure_credentials.
   assert.equal(out.first.state, 'pending');
@@ -148,4 +111,12 @@ test('the package works inside workerd', { timeout: 60_000 }, async () => {
   const log = await (await fetch(`${sim.url}/_sim/requests?id=${encodeURIComponent(tokenio.id)}`)).json();
   assert.ok(log.length >= 3, `the wait polled until EXPIRED (${log.length} reads)`);
   assert.ok(log.every((entry) => entry.headers.authorization === 'Basic c2ltOnRva2VuaW8='));
+});
+
+test('workerd: Gr4vy keys, minted tokens, the webhook security table, waits ended by webhooks, no secret in any output', { timeout: 90_000 }, async (t) => {
+  const cfg = await prepareServerChecks(serverSim);
+  const res = await fetch(`${origin}/server-checks`, { method: 'POST', body: JSON.stringify(cfg) });
+  const text = await res.text();
+  assert.equal(res.status, 200, `${text}\n${worker.output()}`);
+  await assertServerChecks(t, { sim: serverSim, cfg, out: JSON.parse(text), output: text + worker.output(), runtime: 'workerd' });
 });

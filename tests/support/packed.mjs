@@ -84,14 +84,49 @@ export async function packPkg(dest) {
   return { tarball, info };
 }
 
-/** A fresh project in `dir` holding `files`, with `tarball` installed as a user installs it. */
-export async function installProject(dir, tarball, files) {
+/**
+ * A fresh project in `dir` holding `files`, with `tarball` installed as a user installs it, and
+ * `packages` (exact `name@version` specs, from the npm cache) beside it.
+ */
+export async function installProject(dir, tarball, files, { packages = [] } = {}) {
   mkdirSync(dir, { recursive: true });
   writeFiles(dir, files);
-  const args = ['install', tarball, '--no-audit', '--no-fund', '--no-package-lock'];
+  const args = ['install', tarball, ...packages, '--no-audit', '--no-fund', '--no-package-lock'];
   let r = await run('npm', [...args, '--offline'], { cwd: dir });
   if (r.code !== 0) r = await run('npm', [...args, '--prefer-offline'], { cwd: dir });
   assert.equal(r.code, 0, `npm install in ${dir} failed\n${show(r)}`);
   assert.ok(existsSync(join(dir, 'node_modules', 'token-status', 'package.json')), `token-status not installed in ${dir}`);
   return dir;
+}
+
+/**
+ * Starts a long-running server command and resolves `{ origin, output(), close() }` once it
+ * answers HTTP on `origin` (any status); rejects, having stopped it, when it exits first or does
+ * not answer within `timeout` ms. Its environment is this process's with NO_COLOR=1 plus `env`.
+ */
+export async function startServer(cmd, args, { cwd = ROOT, env = {}, origin, timeout = 15_000 }) {
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => { output += d; });
+  child.stderr.setEncoding('utf8').on('data', (d) => { output += d; });
+  const exited = new Promise((done) => child.once('exit', () => {
+    children.delete(child);
+    done();
+  }));
+  const close = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const deadline = Date.now() + timeout;
+  while (child.exitCode === null && Date.now() < deadline) {
+    try {
+      await fetch(`${origin}/`);
+      return { origin, output: () => output, close };
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  await close();
+  throw new Error(`${cmd} ${args.join(' ')} did not answer on ${origin}:\n${output}`);
 }
