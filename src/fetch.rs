@@ -539,7 +539,13 @@ pub struct WebCrypto<'a> {
     subtle: Option<SubtleCrypto>,
     runtime: &'a str,
     provider: Provider,
+    /// HMAC keys already imported, by secret: a client's secrets are imported once.
+    hmac_keys: Option<&'a HmacKeys>,
 }
+
+/// A client's imported HMAC keys (WebCrypto `CryptoKey`s), by secret.
+#[cfg(feature = "server")]
+pub type HmacKeys = RefCell<Vec<(Vec<u8>, JsValue)>>;
 
 #[cfg(feature = "server")]
 impl<'a> WebCrypto<'a> {
@@ -554,7 +560,14 @@ impl<'a> WebCrypto<'a> {
             subtle,
             runtime,
             provider,
+            hmac_keys: None,
         }
+    }
+
+    /// The same, keeping imported HMAC keys in `keys` for the next verification.
+    pub fn with_hmac_keys(mut self, keys: &'a HmacKeys) -> WebCrypto<'a> {
+        self.hmac_keys = Some(keys);
+        self
     }
 
     /// What went wrong, naming the runtime; never a key byte (WebCrypto's own words are left
@@ -611,13 +624,30 @@ impl Crypto for WebCrypto<'_> {
 
     async fn hmac_sha256(&self, key: &[u8], data: &[u8]) -> Result<[u8; 32], Error> {
         let what = "compute an HMAC-SHA256";
-        let (key, data) = (Uint8Array::from(key), Uint8Array::from(data));
         let hmac = algorithm(&[("name", "HMAC"), ("hash", "SHA-256")]);
-        let usages = js_sys::Array::of1(&JsValue::from_str("sign"));
-        let key = self
-            .run(what, |s| s.import_key("raw", &key, &hmac, false, &usages))
-            .await?;
-        self.bytes32(what, |s| s.sign(&hmac, &key, &data)).await
+        let cached = self.hmac_keys.and_then(|keys| {
+            let keys = keys.borrow();
+            keys.iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, imported)| imported.clone())
+        });
+        let imported = match cached {
+            Some(imported) => imported,
+            None => {
+                let raw = Uint8Array::from(key);
+                let usages = js_sys::Array::of1(&JsValue::from_str("sign"));
+                let imported = self
+                    .run(what, |s| s.import_key("raw", &raw, &hmac, false, &usages))
+                    .await?;
+                if let Some(keys) = self.hmac_keys {
+                    keys.borrow_mut().push((key.to_vec(), imported.clone()));
+                }
+                imported
+            }
+        };
+        let data = Uint8Array::from(data);
+        self.bytes32(what, |s| s.sign(&hmac, &imported, &data))
+            .await
     }
 
     async fn import_p521(

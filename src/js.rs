@@ -6,9 +6,9 @@
 use crate::call::{Call, execute};
 use crate::config::{Auth, ClientConfig, Environment};
 use crate::error::Error;
-#[cfg(feature = "server")]
-use crate::fetch::WebCrypto;
 use crate::fetch::{FetchEnv, Minting};
+#[cfg(feature = "server")]
+use crate::fetch::{HmacKeys, WebCrypto};
 use crate::http::{Request, Response};
 use crate::providers::gr4vy::{self, ProvisionParams};
 use crate::providers::{tokenio, truemed};
@@ -201,6 +201,8 @@ fn configure(provider: Provider, settings: &Settings) -> Result<Client, Error> {
         bearer,
         minting,
         webhook_secrets: settings.list("webhookSecrets").unwrap_or_default(),
+        #[cfg(feature = "server")]
+        hmac_keys: HmacKeys::default(),
         runtime,
         waits: Waits::default(),
     })
@@ -235,6 +237,9 @@ struct Client {
     minting: Option<Rc<Minting>>,
     #[cfg_attr(not(feature = "server"), allow(dead_code))]
     webhook_secrets: Vec<String>,
+    /// The webhook secrets imported into WebCrypto, once each.
+    #[cfg(feature = "server")]
+    hmac_keys: HmacKeys,
     /// The runtime's name, for messages ("Node.js 20.20.2").
     #[cfg_attr(not(feature = "server"), allow(dead_code))]
     runtime: String,
@@ -550,7 +555,8 @@ impl Core {
                 tolerance: webhook::tolerance(provider, tolerance_seconds)
                     .map_err(|e| to_js_error(&e))?,
             };
-            let crypto = WebCrypto::new(provider, &client.runtime);
+            let crypto =
+                WebCrypto::new(provider, &client.runtime).with_hmac_keys(&client.hmac_keys);
             let event = webhook::verify(&crypto, provider, &client.webhook_secrets, inbound)
                 .await
                 .map_err(|e| to_js_error(&e))?;
