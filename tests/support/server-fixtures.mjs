@@ -266,10 +266,11 @@ function signedGr4vy(body, t) {
 // One runtime's run
 
 /**
- * The simulator the server checks talk to. Until the simulator verifies Gr4vy JWTs itself, it
- * accepts any credential and the test verifies the logged `authorization` (see assertJwt).
+ * The simulator the server checks talk to: it verifies Gr4vy JWTs against the generated key's
+ * public half (and its own fixed credentials for the other providers); the tests check each logged
+ * `authorization` independently too (see assertJwt).
  */
-export const startServerSimulator = () => startSimulator({ port: 0, credentials: false });
+export const startServerSimulator = () => startSimulator({ port: 0, gr4vyPublicKey: GR4VY_PUBLIC_PEM });
 
 const post = async (url, body) => {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -415,6 +416,9 @@ export async function assertServerChecks(t, { sim, cfg, out, output, runtime }) 
   const pkcs8Log = await simRequests(sim, mintPkcs8.paymentMethodId);
   const sec1Log = await simRequests(sim, mintSec1.paymentMethodId);
   assert.equal(pkcs8Log.length, 3, `${runtime}: three requests with the PKCS#8 key`);
+  for (const entry of [...pkcs8Log, ...sec1Log]) {
+    assert.equal(entry.auth, 'jwt', `${runtime}: the simulator accepted the request by its verified JWT`);
+  }
   const pkcs8Tokens = pkcs8Log.map((e, i) => assertJwt(e.headers.authorization, { what: `${runtime} PKCS#8 request ${i + 1}` }));
   assert.equal(new Set(pkcs8Tokens.map((x) => x.jwt)).size, 1, `${runtime}: the token is reused while 15 s of it remain`);
   assert.equal(sec1Log.length, 1);
