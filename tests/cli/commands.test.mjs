@@ -4,6 +4,7 @@
 // (never in any output), signals. Run: node --test tests/cli/
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator } from '../../www/simulator/index.mjs';
@@ -383,8 +384,40 @@ describe('credentials', () => {
     }
   });
 
+  // The real key below and the tokens minted from it: none may appear in any output either.
+  const minted = [];
+
+  test('Gr4vy private key: check mints tokens that a simulator holding the public key accepts', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-521' });
+    const pem = privateKey.export({ type: 'sec1', format: 'pem' });
+    minted.push(...pem.split('\n').filter((l) => l && !l.startsWith('-----')));
+    const keySim = await startSimulator({ port: 0, gr4vyPublicKey: publicKey.export({ type: 'spki', format: 'pem' }) });
+    try {
+      const f = await control(keySim, '/_sim/flows', { provider: 'gr4vy', outcome: 'succeeded', pendingPolls: 0 });
+      const file = join(project, 'gr4vy-real-key.pem');
+      writeFileSync(file, pem);
+      for (const env of [{ GR4VY_PRIVATE_KEY: pem }, { GR4VY_PRIVATE_KEY_FILE: file }]) {
+        // A blank GR4VY_BEARER_TOKEN counts as unset: the key alone authenticates.
+        const r = await cli(['check', 'gr4vy', f.paymentMethodId, f.id, '--base-url', `${keySim.url}/gr4vy`, '--json'],
+          { ...env, GR4VY_BEARER_TOKEN: '' });
+        assert.equal(r.code, 0, show(r));
+        assert.equal(parseLine(r.stdout).state, 'succeeded');
+      }
+      const log = await (await fetch(`${keySim.url}/_sim/requests?id=${encodeURIComponent(f.paymentMethodId)}`)).json();
+      assert.equal(log.length, 2, 'one request per run');
+      for (const entry of log) {
+        assert.equal(entry.auth, 'jwt', 'the simulator verified the minted JWT');
+        const [, jwt] = /^bearer (\S+)$/.exec(entry.headers.authorization);
+        minted.push(jwt.split('.')[2]);
+      }
+    } finally {
+      await keySim.close();
+    }
+  });
+
   test('no output of any run held a credential or a byte of the private key', () => {
-    const secrets = [...Object.values(SIM_ENV), 'c2ltOnRva2VuaW8=', ...PEM.split('\n').filter((l) => !l.startsWith('-----'))];
+    const secrets = [...Object.values(SIM_ENV), 'c2ltOnRva2VuaW8=', ...PEM.split('\n').filter((l) => !l.startsWith('-----')), ...minted];
+    assert.ok(minted.length > 2, 'the real key and its tokens are checked too');
     assert.ok(outputs.length > 40, `${outputs.length} runs recorded`);
     for (const { args, stdout, stderr } of outputs) {
       for (const secret of secrets) {
