@@ -31,8 +31,9 @@ for (const target of ['web', 'nodejs']) {
   step(`wasm-pack build --target ${target}`);
   // --mode no-install: a missing wasm-bindgen or wasm-opt fails at once instead of being
   // downloaded (scripts/setup.sh installs both).
+  // --no-default-features: the package's module is built without std (see Cargo.toml).
   run('wasm-pack', ['--quiet', 'build', '--release', '--target', target, '--no-pack', '--no-typescript',
-    '--mode', 'no-install', '--out-dir', join(stage, target)]);
+    '--mode', 'no-install', '--out-dir', join(stage, target), '--', '--no-default-features']);
 }
 
 const hash = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');

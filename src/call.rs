@@ -10,6 +10,8 @@ use crate::providers::{error_details, tokenio};
 use crate::retry::server_hint_ms;
 use crate::status::Provider;
 use crate::text::{push_ms, push_u32};
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Why an attempt produced no HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,9 @@
 
 use crate::retry::RetryPolicy;
 use crate::status::Provider;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Which provider environment the default host is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

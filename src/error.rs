@@ -4,6 +4,9 @@
 use crate::json::write_string;
 use crate::status::{Provider, TokenStatus};
 use crate::text::push_u32;
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::string::String;
 
 /// What went wrong, chosen by what the caller must do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -7,9 +7,12 @@
 //! use), which cost measurable time per call and bytes in the module (see bench/RESULTS.md).
 
 use crate::call::{Env, TokenFailure, Transport};
+use crate::global::Global;
 use crate::http::{INTERESTING_HEADERS, MAX_BODY_BYTES, Method, Request, Response};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
-use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, ResponseType};
@@ -47,7 +50,6 @@ impl Drop for Timer {
 /// instead of a timer per attempt (measurably cheaper per call, and one timer rather than
 /// thousands under load); when nothing is in flight the timer is cleared, so a Node process
 /// still exits by itself.
-#[derive(Default)]
 struct Deadlines {
     /// Attempts in flight, by slot; `None` marks a free slot.
     slots: Vec<Option<(f64, AbortController)>>,
@@ -61,9 +63,13 @@ struct Deadlines {
     tick: Option<Closure<dyn FnMut()>>,
 }
 
-thread_local! {
-    static DEADLINES: RefCell<Deadlines> = RefCell::new(Deadlines::default());
-}
+static DEADLINES: Global<Deadlines> = Global::new(Deadlines {
+    slots: Vec::new(),
+    free: Vec::new(),
+    count: 0,
+    armed: None,
+    tick: None,
+});
 
 impl Deadlines {
     fn arm(&mut self, at: f64) {
@@ -84,8 +90,7 @@ impl Deadlines {
 
 /// Aborts `controller` once `deadline` (on `Date.now()`'s clock) has passed, until unwatched.
 fn watch_deadline(deadline: f64, controller: AbortController) -> usize {
-    DEADLINES.with(|cell| {
-        let mut d = cell.borrow_mut();
+    DEADLINES.with(|d| {
         let slot = match d.free.pop() {
             Some(slot) => {
                 d.slots[slot] = Some((deadline, controller));
@@ -106,8 +111,7 @@ fn watch_deadline(deadline: f64, controller: AbortController) -> usize {
 
 /// Forgets an attempt's deadline; clears the timer when nothing is left in flight.
 fn unwatch_deadline(slot: usize) {
-    DEADLINES.with(|cell| {
-        let mut d = cell.borrow_mut();
+    DEADLINES.with(|d| {
         if d.slots.get_mut(slot).and_then(Option::take).is_some() {
             d.free.push(slot);
             d.count -= 1;
@@ -123,8 +127,7 @@ fn unwatch_deadline(slot: usize) {
 /// The shared timer fired: abort every expired attempt, re-arm for the next deadline.
 fn fire_deadlines() {
     let now = js_sys::Date::now();
-    let expired: Vec<AbortController> = DEADLINES.with(|cell| {
-        let mut d = cell.borrow_mut();
+    let expired: Vec<AbortController> = DEADLINES.with(|d| {
         d.armed = None;
         let mut expired = Vec::new();
         let mut next = f64::INFINITY;
@@ -176,9 +179,10 @@ impl Drop for AbortListener<'_> {
 
 /// `controller.abort` bound to its controller, callable from a timer or an event.
 fn abort_function(controller: &AbortController) -> Function {
+    // A real AbortController always has `abort`: the lookup cannot fail.
     let abort: Function = Reflect::get(controller, &JsValue::from_str("abort"))
-        .map(JsCast::unchecked_into)
-        .unwrap_or_else(|_| Function::new_no_args(""));
+        .unwrap_or(JsValue::UNDEFINED)
+        .unchecked_into();
     abort.bind0(controller)
 }
 

@@ -4,6 +4,9 @@
 use crate::error::Error;
 use crate::status::Provider;
 use crate::text::push_u32;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Longest id accepted, in characters.
 pub const MAX_ID_CHARS: usize = 1024;

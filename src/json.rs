@@ -17,6 +17,8 @@
 //! - Objects keep every member in document order, duplicates included;
 //!   [`Value::get`] returns the last one.
 
+use alloc::string::String;
+use alloc::vec::Vec;
 /// Maximum nesting of arrays and objects accepted by [`parse`]; one more level is an error.
 pub const MAX_DEPTH: usize = 128;
 

@@ -2,6 +2,7 @@
 //! (seconds or HTTP date) and `retry-after-ms` hints.
 
 use crate::http::Response;
+use alloc::vec::Vec;
 
 /// How a client retries GET requests that failed in a retryable way.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,8 +46,9 @@ impl RetryPolicy {
 /// Exponential backoff with "equal jitter": between half and all of
 /// `min(max_ms, initial_ms · 2^(n−1))` for step `n` (1-based), `random` in `[0, 1)` choosing where.
 pub fn backoff_ms(initial_ms: f64, max_ms: f64, n: u32, random: f64) -> f64 {
-    let exponent = n.saturating_sub(1).min(60) as i32;
-    let ceiling = (initial_ms * 2f64.powi(exponent)).min(max_ms).max(0.0);
+    // 2^(n−1) exactly, without `f64::powi` (std-only).
+    let factor = (1u64 << n.saturating_sub(1).min(60)) as f64;
+    let ceiling = (initial_ms * factor).min(max_ms).max(0.0);
     let random = if random.is_finite() {
         random.clamp(0.0, 1.0)
     } else {

@@ -2,6 +2,7 @@
 //! mapping tables from the design (provider value in, normalized state out).
 
 use crate::json::write_string;
+use alloc::string::String;
 
 /// Which provider a status or an error belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

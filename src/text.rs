@@ -1,6 +1,8 @@
 //! Small text helpers that keep `core::fmt` out of the wasm hot paths: decimal numbers and
 //! truncation on a character boundary.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
 /// Appends `n` in decimal.
 pub fn push_u32(out: &mut String, n: u32) {
     let mut digits = [0u8; 10];
@@ -19,14 +21,16 @@ pub fn push_u32(out: &mut String, n: u32) {
     }
 }
 
-/// Appends a non-negative number of milliseconds, rounded to a whole number.
+/// Appends a non-negative number of milliseconds, rounded to a whole number (half up).
 pub fn push_ms(out: &mut String, ms: f64) {
-    let rounded = if ms.is_finite() && ms > 0.0 {
-        ms.round().min(f64::from(u32::MAX))
+    let ms = if ms.is_finite() && ms > 0.0 {
+        ms.min(f64::from(u32::MAX))
     } else {
         0.0
     };
-    push_u32(out, rounded as u32);
+    // `f64::round` is std-only; for a non-negative value below 2^32 this is the same.
+    let whole = ms as u32;
+    push_u32(out, whole + u32::from(ms - f64::from(whole) >= 0.5));
 }
 
 /// `text` cut to at most `max` bytes on a character boundary, with `…` when cut.
@@ -64,6 +68,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn ms_round_like_std(ms in prop_oneof![0.0f64..10_000.0, 0.0f64..5e9, (0u32..10_000).prop_map(|n| f64::from(n) + 0.5)]) {
+            let mut s = String::new();
+            push_ms(&mut s, ms);
+            prop_assert_eq!(s, (ms.round().min(f64::from(u32::MAX)) as u32).to_string());
+        }
+
         #[test]
         fn truncate_never_splits_a_character(text in "\\PC{0,40}", max in 0usize..50) {
             let cut = truncate(&text, max);

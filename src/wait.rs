@@ -9,6 +9,8 @@ use crate::http::Response;
 use crate::retry::backoff_ms;
 use crate::status::TokenStatus;
 use crate::text::{push_ms, push_u32};
+use alloc::boxed::Box;
+use alloc::string::String;
 
 /// How long and how often to poll.
 #[derive(Debug, Clone, Copy, PartialEq)]

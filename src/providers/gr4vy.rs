@@ -8,6 +8,9 @@ use crate::error::{Error, ErrorKind};
 use crate::http::{Method, Request, Response, push_query_value, push_segment, validate_id};
 use crate::json::{self, Value};
 use crate::status::{Provider, ProviderFields, TokenState, TokenStatus};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Header naming the merchant account a call acts for.
 pub const MERCHANT_ACCOUNT_HEADER: &str = "x-gr4vy-merchant-account-id";

@@ -1,6 +1,8 @@
 //! The three providers, one file each: default hosts, request building, wire types and the
 //! mapping of their answers and error bodies. Pure: no I/O here.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
 pub mod gr4vy;
 pub mod tokenio;
 pub mod truemed;
