@@ -311,7 +311,7 @@ fn describe(error: &JsValue) -> String {
         .unwrap_or_default();
     if let Ok(cause) = Reflect::get(error, &JsValue::from_str("cause")) {
         if let Some(detail) = text(&cause, "code").or_else(|| text(&cause, "message")) {
-            if !message.contains(&detail) {
+            if !crate::text::contains(&message, &detail) {
                 if !message.is_empty() {
                     message.push_str(": ");
                 }

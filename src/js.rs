@@ -13,7 +13,7 @@ use crate::providers::gr4vy::{self, ProvisionParams};
 use crate::providers::{tokenio, truemed};
 use crate::retry::RetryPolicy;
 use crate::status::{Provider, TokenStatus};
-use crate::text::truncate;
+use crate::text::{concat, truncate};
 use crate::wait::{WaitPolicy, wait};
 use alloc::borrow::ToOwned;
 use alloc::rc::Rc;
@@ -141,7 +141,7 @@ fn configure(provider: Provider, settings: &Settings) -> Result<Client, Error> {
     let mut bearer = None;
     let static_auth = |header: &'static str, scheme: &str, secret: String| Auth::Static {
         header,
-        value: [scheme, &secret].concat(),
+        value: concat(&[scheme, &secret]),
         secret,
     };
     match provider {
@@ -161,7 +161,7 @@ fn configure(provider: Provider, settings: &Settings) -> Result<Client, Error> {
                 config.auth = Auth::Dynamic { scheme };
                 bearer = Some(token.unchecked_into());
             } else if let Some(token) = token.as_string() {
-                config.auth = static_auth("authorization", &[scheme, " "].concat(), token);
+                config.auth = static_auth("authorization", &concat(&[scheme, " "]), token);
             }
             if let Some(basic) = settings.text("basicCredentials") {
                 config.auth = static_auth("authorization", "Basic ", basic);

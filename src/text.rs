@@ -1,5 +1,8 @@
-//! Small text helpers that keep `core::fmt` out of the wasm hot paths: decimal numbers and
-//! truncation on a character boundary.
+//! Small text helpers that keep `core::fmt` out of the wasm module: decimal numbers, truncation
+//! on a character boundary, and substring search and replacement. `str`'s own `contains`,
+//! `replace`, `[..]` slicing, `concat` and `join` link panic paths that format their messages
+//! (the char-boundary and bounds messages pull in `char`'s `Debug` and its Unicode tables);
+//! these work on bytes and never panic.
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
@@ -43,9 +46,53 @@ pub fn truncate(text: &str, max: usize) -> String {
         end -= 1;
     }
     let mut out = String::with_capacity(end + 3);
-    out.push_str(&text[..end]);
+    out.push_str(text.get(..end).unwrap_or_default());
     out.push('…');
     out
+}
+
+/// The byte offset of the first occurrence of `needle` in `haystack` (`Some(0)` for an empty
+/// needle), as `str::find` gives it: UTF-8 is self-synchronizing, so a byte match of a whole
+/// string always starts and ends on character boundaries.
+pub fn find(haystack: &str, needle: &str) -> Option<usize> {
+    let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// True when `needle` occurs in `haystack` (`str::contains`).
+pub fn contains(haystack: &str, needle: &str) -> bool {
+    find(haystack, needle).is_some()
+}
+
+/// `text` with every non-overlapping occurrence of a non-empty `needle` replaced by `with`,
+/// left to right (`str::replace`).
+pub fn replace(text: &str, needle: &str, with: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = find(rest, needle).filter(|_| !needle.is_empty()) {
+        out.push_str(rest.get(..at).unwrap_or_default());
+        out.push_str(with);
+        rest = rest.get(at + needle.len()..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The strings one after another (`[..].concat()`).
+pub fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
+}
+
+/// The number of characters in `text` (`chars().count()`): its bytes that start a character.
+pub fn char_count(text: &str) -> usize {
+    text.bytes().filter(|b| b & 0xC0 != 0x80).count()
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -68,6 +115,17 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn search_and_replace_like_std(text in "[ab\\u{e9}\\u{1f600}]{0,12}", needle in "[ab\\u{e9}\\u{1f600}]{0,3}") {
+            prop_assert_eq!(find(&text, &needle), text.find(needle.as_str()));
+            prop_assert_eq!(contains(&text, &needle), text.contains(needle.as_str()));
+            if !needle.is_empty() {
+                prop_assert_eq!(replace(&text, &needle, "[x]"), text.replace(needle.as_str(), "[x]"));
+            }
+            prop_assert_eq!(char_count(&text), text.chars().count());
+            prop_assert_eq!(concat(&[&text, "-", &needle]), [text.as_str(), "-", &needle].concat());
+        }
+
         #[test]
         fn ms_round_like_std(ms in prop_oneof![0.0f64..10_000.0, 0.0f64..5e9, (0u32..10_000).prop_map(|n| f64::from(n) + 0.5)]) {
             let mut s = String::new();
