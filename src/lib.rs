@@ -45,10 +45,12 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     core::arch::wasm32::unreachable()
 }
 
-/// Without std, the module brings its own allocator: dlmalloc, the one std uses on wasm32.
-#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+/// The module's allocator, with or without std (so the wasm test suites run on it too): talc,
+/// which grows the wasm memory as needed. Measured against std's dlmalloc: 1.9 KB smaller
+/// (gzip), as fast on the parsing paths (see the README, "Dependencies, and why").
+#[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 pub use error::{Error, ErrorKind};
 pub use status::{Provider, TokenState, TokenStatus};
