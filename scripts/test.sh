@@ -63,6 +63,8 @@ echo "token-status tests (logs in $logs/)"
 check fmt cargo fmt --check
 check clippy-native cargo clippy --all-targets -- -D warnings
 check clippy-wasm32 cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+# The package's own build: no std on wasm32 (scripts/build-pkg.mjs, Cargo.toml `std` feature).
+check clippy-wasm32-nostd cargo clippy --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
 rust_tests cargo-test cargo test
 node_tests simulator node --test www/simulator.test.mjs
 
