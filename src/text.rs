@@ -1,5 +1,5 @@
 //! Small text helpers that keep `core::fmt` out of the wasm module: decimal numbers, truncation
-//! on a character boundary, and substring search and replacement. `str`'s own `contains`,
+//! on a character boundary, substring search and replacement, splitting and integer parsing. `str`'s own `contains`,
 //! `replace`, `[..]` slicing, `concat` and `join` link panic paths that format their messages
 //! (the char-boundary and bounds messages pull in `char`'s `Debug` and its Unicode tables);
 //! these work on bytes and never panic.
@@ -90,6 +90,39 @@ pub fn concat(parts: &[&str]) -> String {
     out
 }
 
+/// `text` split around the first `byte` (an ASCII byte), as `split_once` with a `char` gives it.
+pub fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == byte)?;
+    Some((text.get(..at)?, text.get(at + 1..)?))
+}
+
+/// A decimal integer with an optional sign, as `str::parse::<i64>` reads it (`None` where that
+/// is an error: empty, a stray character, overflow).
+pub fn parse_i64(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        all => (false, all),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        let digit = i64::from(b - b'0');
+        n = n.checked_mul(10)?;
+        n = if negative {
+            n.checked_sub(digit)?
+        } else {
+            n.checked_add(digit)?
+        };
+    }
+    Some(n)
+}
+
 /// The number of characters in `text` (`chars().count()`): its bytes that start a character.
 pub fn char_count(text: &str) -> usize {
     text.bytes().filter(|b| b & 0xC0 != 0x80).count()
@@ -124,6 +157,12 @@ mod tests {
             }
             prop_assert_eq!(char_count(&text), text.chars().count());
             prop_assert_eq!(concat(&[&text, "-", &needle]), [text.as_str(), "-", &needle].concat());
+        }
+
+        #[test]
+        fn split_and_integers_like_std(text in "[-+0-9:. a]{0,22}") {
+            prop_assert_eq!(split_at_byte(&text, b':'), text.split_once(':'));
+            prop_assert_eq!(parse_i64(&text), text.parse::<i64>().ok());
         }
 
         #[test]
