@@ -123,6 +123,30 @@ pub fn parse_i64(text: &str) -> Option<i64> {
     Some(n)
 }
 
+/// `bytes` as text, each invalid UTF-8 sequence replaced by U+FFFD, as
+/// `String::from_utf8_lossy` gives it (without linking its chunk iterator).
+pub fn lossy(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    loop {
+        match core::str::from_utf8(rest) {
+            Ok(text) => {
+                out.push_str(text);
+                return out;
+            }
+            Err(error) => {
+                let valid = rest.get(..error.valid_up_to()).unwrap_or_default();
+                out.push_str(core::str::from_utf8(valid).unwrap_or_default());
+                out.push('\u{FFFD}');
+                match error.error_len() {
+                    Some(len) => rest = rest.get(error.valid_up_to() + len..).unwrap_or_default(),
+                    None => return out,
+                }
+            }
+        }
+    }
+}
+
 /// The number of characters in `text` (`chars().count()`): its bytes that start a character.
 pub fn char_count(text: &str) -> usize {
     text.bytes().filter(|b| b & 0xC0 != 0x80).count()
@@ -163,6 +187,11 @@ mod tests {
         fn split_and_integers_like_std(text in "[-+0-9:. a]{0,22}") {
             prop_assert_eq!(split_at_byte(&text, b':'), text.split_once(':'));
             prop_assert_eq!(parse_i64(&text), text.parse::<i64>().ok());
+        }
+
+        #[test]
+        fn lossy_like_std(bytes in proptest::collection::vec(prop_oneof![Just(0xC3u8), Just(0xA9), Just(0xE2), Just(0x82), Just(0xFF), Just(b'a'), any::<u8>()], 0..24)) {
+            prop_assert_eq!(lossy(&bytes), String::from_utf8_lossy(&bytes));
         }
 
         #[test]

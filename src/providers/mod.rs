@@ -50,7 +50,7 @@ pub fn error_details(provider: Provider, response: &Response) -> ErrorDetails {
 }
 
 fn plain_text_message(body: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(body);
+    let text = crate::text::lossy(body);
     let text = text.trim();
     if text.is_empty() {
         None
