@@ -32,7 +32,8 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
-	cargo clippy --all-targets --target wasm32-unknown-unknown --no-default-features -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features server -- -D warnings
 
 fmt:
 	cargo fmt

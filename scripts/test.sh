@@ -63,8 +63,10 @@ echo "token-status tests (logs in $logs/)"
 check fmt cargo fmt --check
 check clippy-native cargo clippy --all-targets -- -D warnings
 check clippy-wasm32 cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
-# The browser build (pkg/web/) leaves out the `server` feature.
-check clippy-browser cargo clippy --all-targets --target wasm32-unknown-unknown --no-default-features -- -D warnings
+# The package's own builds: no std on wasm32 (scripts/build-pkg.mjs, Cargo.toml), the browser one
+# (pkg/web/) without the `server` feature, the server one (pkg/server/, pkg/node/) with it.
+check clippy-browser cargo clippy --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
+check clippy-server cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features server -- -D warnings
 rust_tests cargo-test cargo test
 node_tests simulator node --test www/simulator.test.mjs www/simulator-keys.test.mjs www/simulator-webhooks.test.mjs
 

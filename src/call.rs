@@ -12,6 +12,8 @@ use crate::status::Provider;
 use crate::text::{push_ms, push_u32};
 use crate::waits::Mailbox;
 pub use crate::waits::WakeOn;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Why an attempt produced no HTTP answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,9 @@
 use crate::retry::RetryPolicy;
 use crate::status::Provider;
 use crate::text::decode_base64;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Which provider environment the default host is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,7 +98,7 @@ impl ClientConfig {
             if value.starts_with("Basic ") {
                 if let Some(decoded) = decode_base64(secret).and_then(|b| String::from_utf8(b).ok())
                 {
-                    if let Some((_, password)) = decoded.split_once(':') {
+                    if let Some((_, password)) = crate::text::split_at_byte(&decoded, b':') {
                         secrets.push(password.to_owned());
                     }
                     secrets.push(decoded);
@@ -106,7 +109,7 @@ impl ClientConfig {
             if CREDENTIAL_HEADERS.contains(&name.as_str()) {
                 secrets.push(value.clone());
                 // The token after a scheme word, in case a provider echoes only that.
-                if let Some((_, token)) = value.split_once(' ') {
+                if let Some((_, token)) = crate::text::split_at_byte(value, b' ') {
                     secrets.push(token.trim().to_owned());
                 }
             }

@@ -3,6 +3,8 @@
 //! to hash, sign and compare; this trait only computes.
 
 use crate::error::Error;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// SHA-256, HMAC-SHA256 and ECDSA P-521 signing, asynchronous as WebCrypto is.
 ///

@@ -3,7 +3,10 @@
 
 use crate::json::write_string;
 use crate::status::{Provider, TokenStatus};
-use crate::text::push_u32;
+use crate::text::{contains, push_u32, replace};
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::string::String;
 
 /// What went wrong, chosen by what the caller must do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -197,8 +200,8 @@ const MIN_SECRET_LEN: usize = 4;
 pub fn redact(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_owned();
     for secret in secrets {
-        if secret.len() >= MIN_SECRET_LEN && out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), "[redacted]");
+        if secret.len() >= MIN_SECRET_LEN && contains(&out, secret) {
+            out = replace(&out, secret, "[redacted]");
         }
     }
     out

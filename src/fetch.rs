@@ -11,6 +11,7 @@ use crate::call::{Env, TokenFailure, Transport, WakeOn};
 #[cfg(feature = "server")]
 use crate::crypto::Crypto;
 use crate::error::Error;
+use crate::global::Global;
 use crate::http::{INTERESTING_HEADERS, MAX_BODY_BYTES, Method, Request, Response};
 #[cfg(feature = "server")]
 use crate::jwt::TokenMinter;
@@ -18,9 +19,15 @@ use crate::jwt::TokenMinter;
 use crate::keys::PrivateKey;
 use crate::status::Provider;
 use crate::waits::Mailbox;
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::Cell;
+#[cfg(feature = "server")]
+use core::cell::RefCell;
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, ResponseType};
@@ -58,7 +65,6 @@ impl Drop for Timer {
 /// instead of a timer per attempt (measurably cheaper per call, and one timer rather than
 /// thousands under load); when nothing is in flight the timer is cleared, so a Node process
 /// still exits by itself.
-#[derive(Default)]
 struct Deadlines {
     /// Attempts in flight, by slot; `None` marks a free slot.
     slots: Vec<Option<(f64, AbortController)>>,
@@ -72,9 +78,13 @@ struct Deadlines {
     tick: Option<Closure<dyn FnMut()>>,
 }
 
-thread_local! {
-    static DEADLINES: RefCell<Deadlines> = RefCell::new(Deadlines::default());
-}
+static DEADLINES: Global<Deadlines> = Global::new(Deadlines {
+    slots: Vec::new(),
+    free: Vec::new(),
+    count: 0,
+    armed: None,
+    tick: None,
+});
 
 impl Deadlines {
     fn arm(&mut self, at: f64) {
@@ -95,8 +105,7 @@ impl Deadlines {
 
 /// Aborts `controller` once `deadline` (on `Date.now()`'s clock) has passed, until unwatched.
 fn watch_deadline(deadline: f64, controller: AbortController) -> usize {
-    DEADLINES.with(|cell| {
-        let mut d = cell.borrow_mut();
+    DEADLINES.with(|d| {
         let slot = match d.free.pop() {
             Some(slot) => {
                 d.slots[slot] = Some((deadline, controller));
@@ -117,8 +126,7 @@ fn watch_deadline(deadline: f64, controller: AbortController) -> usize {
 
 /// Forgets an attempt's deadline; clears the timer when nothing is left in flight.
 fn unwatch_deadline(slot: usize) {
-    DEADLINES.with(|cell| {
-        let mut d = cell.borrow_mut();
+    DEADLINES.with(|d| {
         if d.slots.get_mut(slot).and_then(Option::take).is_some() {
             d.free.push(slot);
             d.count -= 1;
@@ -134,8 +142,7 @@ fn unwatch_deadline(slot: usize) {
 /// The shared timer fired: abort every expired attempt, re-arm for the next deadline.
 fn fire_deadlines() {
     let now = js_sys::Date::now();
-    let expired: Vec<AbortController> = DEADLINES.with(|cell| {
-        let mut d = cell.borrow_mut();
+    let expired: Vec<AbortController> = DEADLINES.with(|d| {
         d.armed = None;
         let mut expired = Vec::new();
         let mut next = f64::INFINITY;
@@ -187,9 +194,10 @@ impl Drop for AbortListener<'_> {
 
 /// `controller.abort` bound to its controller, callable from a timer or an event.
 fn abort_function(controller: &AbortController) -> Function {
+    // A real AbortController always has `abort`: the lookup cannot fail.
     let abort: Function = Reflect::get(controller, &JsValue::from_str("abort"))
-        .map(JsCast::unchecked_into)
-        .unwrap_or_else(|_| Function::new_no_args(""));
+        .unwrap_or(JsValue::UNDEFINED)
+        .unchecked_into();
     abort.bind0(controller)
 }
 
@@ -325,7 +333,7 @@ fn describe(error: &JsValue) -> String {
         .unwrap_or_default();
     if let Ok(cause) = Reflect::get(error, &JsValue::from_str("cause")) {
         if let Some(detail) = text(&cause, "code").or_else(|| text(&cause, "message")) {
-            if !message.contains(&detail) {
+            if !crate::text::contains(&message, &detail) {
                 if !message.is_empty() {
                     message.push_str(": ");
                 }

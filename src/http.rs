@@ -4,6 +4,9 @@
 use crate::error::Error;
 use crate::status::Provider;
 use crate::text::push_u32;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Longest id accepted, in characters.
 pub const MAX_ID_CHARS: usize = 1024;
@@ -110,7 +113,7 @@ pub fn parse_content_length(value: &str) -> Option<usize> {
 pub fn validate_id(provider: Provider, what: &str, id: &str) -> Result<(), Error> {
     let problem = if id.is_empty() {
         Some(" must not be empty")
-    } else if id.chars().count() > MAX_ID_CHARS {
+    } else if crate::text::char_count(id) > MAX_ID_CHARS {
         Some(" is longer than 1024 characters")
     } else if id.chars().any(char::is_control) {
         Some(" must not contain control characters")

@@ -9,32 +9,33 @@ use crate::error::Error;
 use crate::fetch::{FetchEnv, Minting};
 #[cfg(feature = "server")]
 use crate::fetch::{HmacKeys, WebCrypto};
+use crate::global::Global;
 use crate::http::{Request, Response};
 use crate::providers::gr4vy::{self, ProvisionParams};
 use crate::providers::{tokenio, truemed};
 use crate::retry::RetryPolicy;
 use crate::status::{Provider, TokenStatus};
-use crate::text::truncate;
+use crate::text::{concat, truncate};
 use crate::wait::{WaitPolicy, wait};
 use crate::waits::{WaitKey, Waits};
 #[cfg(feature = "server")]
 use crate::webhook::{self, Inbound};
+use alloc::borrow::ToOwned;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
 use js_sys::{Array, Function, JSON, Object, Promise, Reflect};
-use std::cell::RefCell;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
-thread_local! {
-    static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
-}
+static ERROR_CLASS: Global<Option<Function>> = Global::new(None);
 
 /// Registers the `TokenStatusError` class the package's shell defines, so that every
 /// rejection is an instance of the class users import. Called once when the module loads.
 #[wasm_bindgen(js_name = __setErrorClass)]
 pub fn set_error_class(class: Function) {
-    ERROR_CLASS.with(|slot| *slot.borrow_mut() = Some(class));
+    ERROR_CLASS.with(|slot| *slot = Some(class));
 }
 
 /// The wasm linear memory's size in bytes (it only grows): for leak and load tests.
@@ -53,7 +54,7 @@ pub fn to_js_error(error: &Error) -> JsValue {
         let _ = Reflect::set(&fields, &JsValue::from_str("cause"), &to_js_error(cause));
     }
     let message = JsValue::from_str(&error.message);
-    let class = ERROR_CLASS.with(|slot| slot.borrow().clone());
+    let class = ERROR_CLASS.with(|slot| slot.clone());
     if let Some(class) = class {
         if let Ok(instance) = Reflect::construct(&class, &Array::of2(&message, &fields)) {
             return instance;
@@ -160,7 +161,7 @@ fn configure(provider: Provider, settings: &Settings) -> Result<Client, Error> {
         .unwrap_or_else(|| "this runtime".to_owned());
     let static_auth = |header: &'static str, scheme: &str, secret: String| Auth::Static {
         header,
-        value: [scheme, &secret].concat(),
+        value: concat(&[scheme, &secret]),
         secret,
     };
     match provider {
@@ -180,7 +181,7 @@ fn configure(provider: Provider, settings: &Settings) -> Result<Client, Error> {
                 config.auth = Auth::Dynamic { scheme };
                 bearer = Some(token.unchecked_into());
             } else if let Some(token) = token.as_string() {
-                config.auth = static_auth("authorization", &[scheme, " "].concat(), token);
+                config.auth = static_auth("authorization", &concat(&[scheme, " "]), token);
             }
             if let Some(basic) = settings.text("basicCredentials") {
                 config.auth = static_auth("authorization", "Basic ", basic);

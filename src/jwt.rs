@@ -3,6 +3,9 @@
 //! reused while at least [`REUSE_MARGIN_SECONDS`] of it remain. The signature itself comes
 //! through [`Crypto`] (WebCrypto in the package).
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use crate::crypto::Crypto;

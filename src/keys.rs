@@ -7,6 +7,8 @@
 use crate::error::Error;
 use crate::status::Provider;
 use crate::text::{decode_base64, push_base64url};
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Bytes in a P-521 field element: the private scalar and each public coordinate.
 pub const P521_BYTES: usize = 66;

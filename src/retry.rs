@@ -2,6 +2,8 @@
 //! (seconds or HTTP date) and `retry-after-ms` hints.
 
 use crate::http::Response;
+use crate::text::{parse_i64, split_at_byte};
+use alloc::vec::Vec;
 
 /// How a client retries GET requests that failed in a retryable way.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,8 +47,9 @@ impl RetryPolicy {
 /// Exponential backoff with "equal jitter": between half and all of
 /// `min(max_ms, initial_ms · 2^(n−1))` for step `n` (1-based), `random` in `[0, 1)` choosing where.
 pub fn backoff_ms(initial_ms: f64, max_ms: f64, n: u32, random: f64) -> f64 {
-    let exponent = n.saturating_sub(1).min(60) as i32;
-    let ceiling = (initial_ms * 2f64.powi(exponent)).min(max_ms).max(0.0);
+    // 2^(n−1) exactly, without `f64::powi` (std-only).
+    let factor = (1u64 << n.saturating_sub(1).min(60)) as f64;
+    let ceiling = (initial_ms * factor).min(max_ms).max(0.0);
     let random = if random.is_finite() {
         random.clamp(0.0, 1.0)
     } else {
@@ -77,7 +80,7 @@ fn parse_delay(value: &str) -> Option<f64> {
     if value.is_empty() || value.len() > 20 || !value.as_bytes()[0].is_ascii_digit() {
         return None;
     }
-    let (whole, fraction) = match value.split_once('.') {
+    let (whole, fraction) = match split_at_byte(value, b'.') {
         Some((_, "")) => return None,
         Some(parts) => parts,
         None => (value, ""),
@@ -107,15 +110,15 @@ pub fn parse_http_date(value: &str) -> Option<f64> {
     let words: Vec<&str> = value.split_ascii_whitespace().collect();
     let (day, month, year, time) = match words.as_slice() {
         // Sun, 06 Nov 1994 08:49:37 GMT
-        [_, day, month, year, time, "GMT"] => (*day, *month, year.parse::<i64>().ok()?, *time),
+        [_, day, month, year, time, "GMT"] => (*day, *month, parse_i64(year)?, *time),
         // Sunday, 06-Nov-94 08:49:37 GMT
         [_, date, time, "GMT"] => {
-            let mut parts = date.split('-');
-            let (day, month, year) = (parts.next()?, parts.next()?, parts.next()?);
-            if parts.next().is_some() || year.len() != 2 {
+            let (day, rest) = split_at_byte(date, b'-')?;
+            let (month, year) = split_at_byte(rest, b'-')?;
+            if year.len() != 2 || year.bytes().any(|b| b == b'-') {
                 return None;
             }
-            let year = year.parse::<i64>().ok()?;
+            let year = parse_i64(year)?;
             // RFC 9110: a two-digit year more than 50 years ahead is in the past century.
             (
                 day,
@@ -125,25 +128,24 @@ pub fn parse_http_date(value: &str) -> Option<f64> {
             )
         }
         // Sun Nov  6 08:49:37 1994
-        [_, month, day, time, year] => (*day, *month, year.parse::<i64>().ok()?, *time),
+        [_, month, day, time, year] => (*day, *month, parse_i64(year)?, *time),
         _ => return None,
     };
     let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
     if day.is_empty() || day.len() > 2 || !day.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let day: i64 = day.parse().ok()?;
-    let mut clock = time.split(':');
-    let mut field = |max: i64| -> Option<i64> {
-        let text = clock.next()?;
+    let day = parse_i64(day)?;
+    let (hour, rest) = split_at_byte(time, b':')?;
+    let (minute, second) = split_at_byte(rest, b':')?;
+    let field = |text: &str, max: i64| -> Option<i64> {
         if text.len() != 2 || !text.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let v: i64 = text.parse().ok()?;
-        (v <= max).then_some(v)
+        parse_i64(text).filter(|v| *v <= max)
     };
-    let (hour, minute, second) = (field(23)?, field(59)?, field(60)?);
-    if clock.next().is_some() || !(1..=31).contains(&day) || !(1000..=9999).contains(&year) {
+    let (hour, minute, second) = (field(hour, 23)?, field(minute, 59)?, field(second, 60)?);
+    if !(1..=31).contains(&day) || !(1000..=9999).contains(&year) {
         return None;
     }
     let days = days_from_civil(year, month, day);

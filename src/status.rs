@@ -2,6 +2,8 @@
 //! mapping tables from the design (provider value in, normalized state out).
 
 use crate::json::{Value, write_string};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
 
 /// Which provider a status or an error belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

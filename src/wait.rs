@@ -10,6 +10,8 @@ use crate::retry::backoff_ms;
 use crate::status::TokenStatus;
 use crate::text::{push_ms, push_u32};
 use crate::waits::Mailbox;
+use alloc::boxed::Box;
+use alloc::string::String;
 
 /// How long and how often to poll.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -5,8 +5,11 @@
 //! the closures that wake a sleeping timer or cut an in-flight request short.
 
 use crate::status::{Provider, ProviderFields, TokenStatus};
-use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use alloc::boxed::Box;
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
 
 /// What a wait is waiting on: the id it polls, and for Gr4vy the payment method its token
 /// belongs to.

@@ -15,6 +15,9 @@ use crate::json::{self, Value};
 use crate::providers::{gr4vy, truemed};
 use crate::status::{Provider, TokenStatus};
 use crate::text::push_u64;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Default `toleranceSeconds`: how far a webhook's timestamp may lie from now, either side.
 pub const DEFAULT_TOLERANCE_SECONDS: u64 = 300;

@@ -8,6 +8,10 @@ use crate::error::{Error, ErrorKind};
 use crate::http::{Method, Request, Response, push_query_value, push_segment, validate_id};
 use crate::json::{self, Value};
 use crate::status::{Provider, ProviderFields, TokenState, TokenStatus};
+use crate::text::{concat, contains};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Header naming the merchant account a call acts for.
 pub const MERCHANT_ACCOUNT_HEADER: &str = "x-gr4vy-merchant-account-id";
@@ -245,18 +249,20 @@ pub fn error_details(body: &Value) -> ErrorDetails {
                 text.push_str("; ");
             }
             if let Some(loc) = detail.get("loc").and_then(Value::as_array) {
-                let path: Vec<String> = loc
-                    .iter()
-                    .filter_map(|part| match part {
-                        Value::String(s) => Some(s.clone()),
-                        Value::Number(n) if n.bytes().all(|b| b.is_ascii_digit()) => {
-                            Some(n.clone())
-                        }
-                        _ => None,
-                    })
-                    .collect();
+                let mut path = String::new();
+                for part in loc {
+                    let part = match part {
+                        Value::String(s) => s,
+                        Value::Number(n) if n.bytes().all(|b| b.is_ascii_digit()) => n,
+                        _ => continue,
+                    };
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(part);
+                }
                 if !path.is_empty() {
-                    text.push_str(&path.join("."));
+                    text.push_str(&path);
                     text.push_str(": ");
                 }
             }
@@ -274,8 +280,8 @@ pub fn error_details(body: &Value) -> ErrorDetails {
                 .and_then(|d| d.get("message"))
                 .and_then(Value::as_str),
         ) {
-            if !top.contains(first) {
-                message = Some([top.as_str(), " (", first, ")"].concat());
+            if !contains(top, first) {
+                message = Some(concat(&[top, " (", first, ")"]));
             }
         }
     }

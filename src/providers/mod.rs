@@ -1,6 +1,8 @@
 //! The three providers, one file each: default hosts, request building, wire types and the
 //! mapping of their answers and error bodies. Pure: no I/O here.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
 pub mod gr4vy;
 pub mod tokenio;
 pub mod truemed;
@@ -48,7 +50,7 @@ pub fn error_details(provider: Provider, response: &Response) -> ErrorDetails {
 }
 
 fn plain_text_message(body: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(body);
+    let text = crate::text::lossy(body);
     let text = text.trim();
     if text.is_empty() {
         None

@@ -7,6 +7,8 @@ use crate::error::Error;
 use crate::http::{Method, Request, Response, push_segment, validate_id};
 use crate::json::Value;
 use crate::status::{Provider, ProviderFields, Signature, TokenState, TokenStatus};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
 
 /// The response header Token.io sets to `true` on a 5xx that came from the bank.
 pub const EXTERNAL_ERROR_HEADER: &str = "token-external-error";

@@ -8,6 +8,8 @@ use crate::error::Error;
 use crate::http::{Method, Request, Response, push_segment, validate_id};
 use crate::json::Value;
 use crate::status::{Provider, ProviderFields, TokenState, TokenStatus};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
 
 /// The header that carries the sales channel API key.
 pub const API_KEY_HEADER: &str = "x-truemed-api-key";
