@@ -69,18 +69,21 @@ impl TokenState {
         }
     }
 
+    /// Every state, in the order the design lists them.
+    pub const ALL: [TokenState; 6] = [
+        TokenState::Pending,
+        TokenState::ActionRequired,
+        TokenState::Succeeded,
+        TokenState::Failed,
+        TokenState::Expired,
+        TokenState::Unknown,
+    ];
+
     /// The state spelled as the JavaScript API spells it, back: `None` for anything else.
     pub fn parse(text: &str) -> Option<TokenState> {
-        [
-            TokenState::Pending,
-            TokenState::ActionRequired,
-            TokenState::Succeeded,
-            TokenState::Failed,
-            TokenState::Expired,
-            TokenState::Unknown,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == text)
+        TokenState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == text)
     }
 
     /// True for the final states (`succeeded`, `failed`, `expired`): polling can stop.
@@ -423,18 +426,11 @@ mod tests {
 
     #[test]
     fn terminal_states() {
-        let terminal: Vec<_> = [
-            TokenState::Pending,
-            TokenState::ActionRequired,
-            TokenState::Succeeded,
-            TokenState::Failed,
-            TokenState::Expired,
-            TokenState::Unknown,
-        ]
-        .into_iter()
-        .filter(|s| s.is_terminal())
-        .map(TokenState::as_str)
-        .collect();
+        let terminal: Vec<_> = TokenState::ALL
+            .into_iter()
+            .filter(|s| s.is_terminal())
+            .map(TokenState::as_str)
+            .collect();
         assert_eq!(terminal, ["succeeded", "failed", "expired"]);
     }
 
@@ -443,14 +439,7 @@ mod tests {
     }
 
     fn any_status() -> impl Strategy<Value = TokenStatus> {
-        let state = proptest::sample::select(vec![
-            TokenState::Pending,
-            TokenState::ActionRequired,
-            TokenState::Succeeded,
-            TokenState::Failed,
-            TokenState::Expired,
-            TokenState::Unknown,
-        ]);
+        let state = proptest::sample::select(TokenState::ALL.to_vec());
         let fields = prop_oneof![
             Just(ProviderFields::Truemed),
             (text(), text(), text(), text()).prop_map(|(a, b, c, d)| ProviderFields::Gr4vy {
