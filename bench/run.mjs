@@ -123,14 +123,19 @@ const TOKEN_ID = '0b0d7b0e-1b4c-4b5a-9f0e-2a5b1f1c0a03';
 /** The floor: fetch, res.json(), and a hand-written mapping to the same normalized shape. */
 const TOKENIO_STATES = { PENDING: 'pending', PROCESSED: 'succeeded', REJECTED: 'failed', EXPIRED: 'expired' };
 const GR4VY_STATES = { processing: 'pending', buyer_approval_required: 'action_required', succeeded: 'succeeded', failed: 'failed' };
+// Each implementation takes an optional key: undefined reads the fixed id; a key reads an id of
+// its own (so that the calls of the throughput runs are not identical reads in flight).
+const tokenRequest = (key) => (key === undefined ? TOKEN_REQUEST : `${TOKEN_REQUEST}-${key}`);
+const paymentMethod = (key) => (key === undefined ? PAYMENT_METHOD : `${PAYMENT_METHOD}-${key}`);
 function floorTokenIo(base) {
-  return async () => {
-    const res = await fetch(`${base}/token-requests/${encodeURIComponent(TOKEN_REQUEST).replaceAll('%3A', ':')}/result`);
+  return async (key) => {
+    const id = tokenRequest(key);
+    const res = await fetch(`${base}/token-requests/${encodeURIComponent(id).replaceAll('%3A', ':')}/result`);
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const b = await res.json();
     const state = TOKENIO_STATES[b.status] ?? 'unknown';
     return {
-      provider: 'tokenio', id: TOKEN_REQUEST, state, terminal: state !== 'pending' && state !== 'unknown',
+      provider: 'tokenio', id, state, terminal: state !== 'pending' && state !== 'unknown',
       providerStatus: b.status, token: b.tokenId ?? null, actionUrl: null, reason: b.statusReasonInformation ?? null,
       metadata: null, transferId: b.transferId ?? null, standingOrderSubmissionId: b.standingOrderSubmissionId ?? null,
       bankId: b.bankId ?? null, signature: b.signature ?? null,
@@ -138,8 +143,8 @@ function floorTokenIo(base) {
   };
 }
 function floorGr4vy(base) {
-  return async () => {
-    const res = await fetch(`${base}/payment-methods/${encodeURIComponent(PAYMENT_METHOD)}/payment-service-tokens`);
+  return async (key) => {
+    const res = await fetch(`${base}/payment-methods/${encodeURIComponent(paymentMethod(key))}/payment-service-tokens`);
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const t = (await res.json()).items.find((item) => item.id === TOKEN_ID);
     const state = GR4VY_STATES[t.status] ?? 'unknown';
@@ -162,10 +167,10 @@ async function latency() {
   const sdk = new Gr4vy({ serverURL: base, bearerAuth: 'bench' });
   const impls = {
     'floor: fetch + json + mapping (Token.io)': floorTokenIo(base),
-    'token-status getTokenRequestResult': () => tokenio.getTokenRequestResult(TOKEN_REQUEST),
+    'token-status getTokenRequestResult': (key) => tokenio.getTokenRequestResult(tokenRequest(key)),
     'floor: fetch + json + mapping (Gr4vy list)': floorGr4vy(base),
-    'token-status getPaymentServiceToken': () => gr4vy.getPaymentServiceToken(PAYMENT_METHOD, TOKEN_ID),
-    '@gr4vy/sdk paymentServiceTokens.list': () => sdk.paymentMethods.paymentServiceTokens.list(PAYMENT_METHOD),
+    'token-status getPaymentServiceToken': (key) => gr4vy.getPaymentServiceToken(paymentMethod(key), TOKEN_ID),
+    '@gr4vy/sdk paymentServiceTokens.list': (key) => sdk.paymentMethods.paymentServiceTokens.list(paymentMethod(key)),
   };
   // Sanity: every implementation answers the same thing before it is timed.
   const a = await impls['floor: fetch + json + mapping (Token.io)']();
@@ -179,6 +184,7 @@ async function latency() {
   const samples = Object.fromEntries(names.map((n) => [n, []]));
   const roundMedians = Object.fromEntries(names.map((n) => [n, []]));
   const throughput = Object.fromEntries(names.map((n) => [n, []]));
+  const sameThroughput = Object.fromEntries(names.map((n) => [n, []]));
   const rounds = quick ? 3 : 12;
   const perRound = quick ? 200 : 500;
   const concurrentCalls = quick ? 1000 : 3000;
@@ -193,16 +199,23 @@ async function latency() {
         await call();
         times.push(performance.now() - t0);
       }
-      let next = 0;
-      const t0 = performance.now();
-      await Promise.all(Array.from({ length: 100 }, async () => {
-        while (next++ < concurrentCalls) await call();
-      }));
-      const rate = concurrentCalls / ((performance.now() - t0) / 1000);
+      // 100 concurrent callers: each call reads an id of its own (what each request costs), then
+      // all read the same id (identical reads in flight: token-status shares them).
+      const rateOf = async (distinct) => {
+        let next = 0;
+        const t0 = performance.now();
+        await Promise.all(Array.from({ length: 100 }, async () => {
+          while (next < concurrentCalls) await call(distinct ? `r${round}c${next++}` : (next++, undefined));
+        }));
+        return concurrentCalls / ((performance.now() - t0) / 1000);
+      };
+      const rate = await rateOf(true);
+      const same = await rateOf(false);
       if (round > 0) { // round 0 warms up
         samples[name].push(...times);
         roundMedians[name].push(median(times));
         throughput[name].push(rate);
+        sameThroughput[name].push(same);
       }
     }
   }
@@ -211,7 +224,7 @@ async function latency() {
   const stats = {};
   for (const name of names) {
     const sorted = samples[name].sort((x, y) => x - y);
-    stats[name] = { median: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), rate: median(throughput[name]) };
+    stats[name] = { median: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), rate: median(throughput[name]), same: median(sameThroughput[name]) };
   }
   // Paired ratios: each round's median against the same round's floor, so drift in the
   // machine's speed between rounds cancels out; the median and range of those are reported.
@@ -221,12 +234,15 @@ async function latency() {
     return `${median(r).toFixed(2)} (${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)})`;
   };
   section(`Per-call latency and throughput (Node ${process.version}, local keep-alive server in a child process)`);
-  table(['implementation', 'median', 'p99', '× floor, median (range) over rounds', 'calls/s, 100 concurrent', '× floor (calls/s)'],
+  table(['implementation', 'median', 'p99', '× floor, median (range) over rounds', 'calls/s, 100 concurrent, distinct ids', '× floor', 'calls/s, 100 concurrent, one id', '× floor'],
     names.map((name) => {
       const s = stats[name];
-      return [name, ms(s.median), ms(s.p99), ratios(name, roundMedians), Math.round(s.rate).toString(), ratios(name, throughput)];
+      return [name, ms(s.median), ms(s.p99), ratios(name, roundMedians), Math.round(s.rate).toString(), ratios(name, throughput),
+        Math.round(s.same).toString(), ratios(name, sameThroughput)];
     }));
-  report.push('', `${rounds - 1} interleaved rounds (plus one warm-up) of ${perRound} sequential calls and ${concurrentCalls} calls by 100 concurrent callers per implementation; ratios are paired per round (each round's median over the same round's floor). Targets: median ≤ 1.15 × floor, faster than @gr4vy/sdk.`);
+  report.push('', `${rounds - 1} interleaved rounds (plus one warm-up) of ${perRound} sequential calls and twice ${concurrentCalls} calls by 100 concurrent callers per implementation ` +
+    '(each call its own id, then all the same id: token-status sends one request for the identical reads in flight); ratios are paired per round ' +
+    "(each round's median over the same round's floor). Targets: median ≤ 1.15 × floor, throughput (distinct ids) ≥ 0.9 × floor, faster than @gr4vy/sdk.");
   return stats;
 }
 
@@ -306,83 +322,54 @@ console.log(JSON.stringify({ total: performance.now() - t0 }));
 }
 
 // ---------------------------------------------------------------------------------------
-// 4. Scale: 10,000 concurrent waits against the simulator
+// 4. Scale: 10,000 concurrent waits against the simulator, beside hand-written loops
 // ---------------------------------------------------------------------------------------
+/** One scale run in a child process of its own (bench/scale-child.mjs): its JSON result. */
+function scaleChild(mode, waits) {
+  const text = execFileSync(process.execPath, ['--expose-gc', join(root, 'bench', 'scale-child.mjs'), mode, String(waits)], {
+    cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24,
+  });
+  return JSON.parse(text.trim().split('\n').at(-1));
+}
+
 async function scale() {
   const waits = quick ? 2000 : 10_000;
-  log(`scale: ${waits} concurrent waits`);
-  const sim = child(['www/simulator/serve.mjs', '--port', '0']);
-  const base = await sim.url;
-  const ts = await import(pathToFileURL(join(pkg, 'index.mjs')).href);
-  const providers = ['truemed', 'gr4vy', 'tokenio'];
-  const post = async (path, body) => (await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
-  const flows = [];
-  for (let i = 0; i < waits; i += 200) {
-    flows.push(...await Promise.all(Array.from({ length: Math.min(200, waits - i) }, (_, j) =>
-      post('/_sim/flows', { provider: providers[(i + j) % 3], outcome: 'succeeded', pendingPolls: 2 }))));
-  }
-  const options = { retry: { maxRetries: 4, initialDelayMs: 100, maxDelayMs: 2000 } };
-  const clients = {
-    truemed: new ts.TruemedClient({ baseUrl: `${base}/truemed`, apiKey: 'sim-truemed-key', ...options }),
-    gr4vy: new ts.Gr4vyClient({ baseUrl: `${base}/gr4vy`, bearerToken: 'sim-gr4vy-token', ...options }),
-    tokenio: new ts.TokenIoClient({ baseUrl: `${base}/tokenio`, basicCredentials: 'c2ltOnRva2VuaW8=', ...options }),
-  };
-  const wait = { intervalMs: 500, maxIntervalMs: 2000, deadlineMs: 120_000 };
-  globalThis.gc?.();
-  const heap0 = process.memoryUsage().heapUsed;
-  const glue = createRequire(import.meta.url)(join(pkg, 'node', 'token_status.cjs')); // same instance
-  const wasm0 = glue.__memoryBytes();
-  let peakHeap = heap0;
-  const sampler = setInterval(() => { peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed); }, 25);
-  const t0 = performance.now();
-  const results = await Promise.allSettled(flows.map((flow) => {
-    if (flow.provider === 'truemed') return clients.truemed.waitForProvisionTokenRequest(flow.id, wait);
-    if (flow.provider === 'gr4vy') return clients.gr4vy.waitForPaymentServiceToken(flow.paymentMethodId, flow.id, wait);
-    return clients.tokenio.waitForTokenRequestResult(flow.id, wait);
-  }));
-  const elapsed = performance.now() - t0;
-  clearInterval(sampler);
-  const resolved = results.filter((r) => r.status === 'fulfilled' && r.value.state === 'succeeded').length;
-  const failures = results.filter((r) => r.status === 'rejected').map((r) => r.reason.kind);
-  // Requests per wait: the simulator counts status reads per flow.
-  let reads = 0;
-  for (let i = 0; i < flows.length; i += 500) {
-    const batch = await Promise.all(flows.slice(i, i + 500).map(async (f) => (await (await fetch(`${base}/_sim/flows/${encodeURIComponent(f.id)}`)).json()).reads ?? 0));
-    reads += batch.reduce((x, y) => x + y, 0);
-  }
-  // Baseline: the same waits as hand-written fetch polling loops (no retries, no timeouts).
-  const rawFlows = [];
-  for (let i = 0; i < waits; i += 200) {
-    rawFlows.push(...await Promise.all(Array.from({ length: Math.min(200, waits - i) }, (_, j) =>
-      post('/_sim/flows', { provider: 'tokenio', outcome: 'succeeded', pendingPolls: 2 }))));
-  }
-  const sleep = (delay) => new Promise((r) => setTimeout(r, delay));
-  const pollRaw = async (id) => {
-    for (let n = 1; ; n++) {
-      const body = await (await fetch(`${base}/tokenio/token-requests/${id}/result`, { headers: { authorization: 'Basic c2ltOnRva2VuaW8=' } })).json();
-      if (body.status !== 'PENDING') return body.status;
-      await sleep(Math.min(wait.maxIntervalMs, wait.intervalMs * 2 ** (n - 1)) * (0.5 + Math.random() / 2));
+  const pairs = quick ? 1 : 3;
+  const runs = { ts: [], raw: [] };
+  for (let pair = 0; pair < pairs; pair++) {
+    // Alternate which goes first, each in a fresh process with a fresh simulator.
+    for (const mode of pair % 2 ? ['raw', 'ts'] : ['ts', 'raw']) {
+      log(`scale: ${waits} concurrent waits, ${mode} (pair ${pair + 1} of ${pairs})`);
+      runs[mode].push(scaleChild(mode, waits));
     }
-  };
-  globalThis.gc?.();
-  const rawHeap0 = process.memoryUsage().heapUsed;
-  let rawPeak = rawHeap0;
-  const rawSampler = setInterval(() => { rawPeak = Math.max(rawPeak, process.memoryUsage().heapUsed); }, 25);
-  const r0 = performance.now();
-  const rawResults = await Promise.allSettled(rawFlows.map((f) => pollRaw(f.id)));
-  const rawElapsed = performance.now() - r0;
-  clearInterval(rawSampler);
-  await sim.stop();
-  section(`Scale: ${waits.toLocaleString('en')} concurrent waits against the simulator (Node)`);
-  table(['implementation', 'resolved succeeded', 'rejected', 'total time', 'status reads per wait', 'peak JS heap Δ', 'wasm memory before → after'], [[
-    'token-status waitFor… (mixed providers)', resolved.toLocaleString('en'), failures.length ? `${failures.length} (${[...new Set(failures)].join(', ')})` : '0',
-    `${(elapsed / 1000).toFixed(2)} s`, (reads / waits).toFixed(2), kb(peakHeap - heap0), `${kb(wasm0)} → ${kb(glue.__memoryBytes())}`,
-  ], [
-    'raw fetch polling loops (Token.io)', rawResults.filter((r) => r.status === 'fulfilled' && r.value === 'PROCESSED').length.toLocaleString('en'),
-    String(rawResults.filter((r) => r.status === 'rejected').length), `${(rawElapsed / 1000).toFixed(2)} s`, '3 (by construction)', kb(rawPeak - rawHeap0), '—',
-  ]]);
-  report.push('', 'Each flow is pending for 2 reads, then succeeded: 3 reads is the minimum a wait can make. Status reads counted by the simulator (a Gr4vy list read counts for every token it lists).');
-  return { elapsed, resolved, reads };
+  }
+  const fmt = (r) => `${(r.ms / 1000).toFixed(2)} s`;
+  const mb = (n) => `${(n / 2 ** 20).toFixed(0)} MB`;
+  section(`Scale: ${waits.toLocaleString('en')} concurrent waits against the simulator (Node, each run in a process of its own)`);
+  table(['pair', 'token-status: right / wrong', 'time', 'peak JS heap Δ', 'wasm memory Δ per wait', 'reads per wait', 'hand-written loops: right / failed', 'time', 'peak JS heap Δ', 'time ×', 'heap ×'],
+    runs.ts.map((t, i) => {
+      const r = runs.raw[i];
+      return [String(i + 1), `${t.right.toLocaleString('en')} / ${t.wrong}${t.failures.length ? ` (${t.failures.join(', ')})` : ''}`, fmt(t), mb(t.peakHeap),
+        `${(t.wasmGrowth / waits).toFixed(0)} B`, t.readsPerWait.toFixed(2),
+        `${r.right.toLocaleString('en')} / ${r.wrong}${r.failures.length ? ` (${r.failures.join(', ')})` : ''}`, fmt(r), mb(r.peakHeap),
+        (t.ms / r.ms).toFixed(2), (t.peakHeap / r.peakHeap).toFixed(2)];
+    }));
+  const ratios = runs.ts.map((t, i) => t.ms / runs.raw[i].ms).sort((a, b) => a - b);
+  const heaps = runs.ts.map((t, i) => t.peakHeap / runs.raw[i].peakHeap).sort((a, b) => a - b);
+  report.push('', `Time × (token-status over the loops of the same pair): median ${median(ratios).toFixed(2)} (${ratios[0].toFixed(2)}–${ratios.at(-1).toFixed(2)}); ` +
+    `peak JS heap ×: median ${median(heaps).toFixed(2)} (${heaps[0].toFixed(2)}–${heaps.at(-1).toFixed(2)}). ` +
+    'Mixed providers (Truemed, Gr4vy, Token.io in turn), each flow pending for 2 reads then succeeded; the same schedule on both sides ' +
+    '(interval 500 ms doubling to 2000 ms, equal jitter). The loops have no retries, timeouts or sharing: a dropped or reset connection fails their wait. ' +
+    'Targets: time ≤ 1.0×, heap ≤ 1.2×, wasm ≤ 1 KB per wait in flight, every wait right.');
+
+  log(`scale: 50 waits on 50 tokens of one Gr4vy payment method`);
+  const lists = [];
+  for (let i = 0; i < (quick ? 1 : 3); i++) lists.push(scaleChild('lists', 50));
+  section('Shared lists: 50 waits on 50 tokens of one Gr4vy payment method, started together');
+  table(['run', 'waits right (shared / alone)', 'list requests for the 50', 'rounds (requests of a wait alone)', 'list requests per round'],
+    lists.map((l, i) => [String(i + 1), `${l.sharedRight} / ${l.loneRight}`, String(l.lists), l.rounds.toFixed(1), `**${l.listsPerRound.toFixed(2)}**`]));
+  report.push('', 'Each token processing for 3 s, then succeeded; interval 200 ms doubling to 400 ms. Beside them, 50 waits with one token per payment method on the same schedule count the rounds a wait polls alone. Target: ≤ 1.5 list requests per round (50 without sharing).');
+  return { runs, lists };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ import { notOurModule } from './load-errors.js';
 
 try {
   initSync({ module });
+  // Each incoming request's I/O is its own here: the core keeps every call's timers and
+  // fetches with the request that made them.
+  wasm.__isolateRequests();
   provideCore(wasm);
 } catch (error) {
   coreFailed('invalid_response', notOurModule('server/token_status_bg.wasm', error?.message || String(error)), error);

@@ -172,6 +172,8 @@ export interface SimulatorRequest {
    * Null when refused or when credentials are not checked.
    */
   auth: 'api-key' | 'sim-token' | 'jwt' | 'bearer' | 'basic' | null;
+  /** True once the client closed the connection before the whole answer was sent (it aborted). */
+  abandoned: boolean;
 }
 
 /** One POST of a webhook delivery. */

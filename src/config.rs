@@ -88,6 +88,28 @@ impl ClientConfig {
                 .any(|(name, _)| CREDENTIAL_HEADERS.contains(&name.as_str()))
     }
 
+    /// The headers a request carries, in order: its own (a minted or `bearerToken` credential,
+    /// a content type), then the static credential, then the configured `headers`, each
+    /// replacing an earlier one of the same name (so the configured ones win, as documented).
+    /// The static part is the same for every request, so the I/O seam may build it once.
+    pub fn request_headers<'a>(&'a self, own: &'a [(String, String)]) -> Vec<(&'a str, &'a str)> {
+        let mut out: Vec<(&str, &str)> = Vec::with_capacity(own.len() + self.headers.len() + 1);
+        let mut set = |name: &'a str, value: &'a str| {
+            out.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            out.push((name, value));
+        };
+        for (name, value) in own {
+            set(name, value);
+        }
+        if let Auth::Static { header, value, .. } = &self.auth {
+            set(header, value);
+        }
+        for (name, value) in &self.headers {
+            set(name, value);
+        }
+        out
+    }
+
     /// The configured secret strings, for redaction: each credential as configured, and for a
     /// Basic credential also its decoded `user:password` and the password alone, in case a
     /// provider echoes what it decoded.
@@ -133,6 +155,38 @@ mod tests {
             .push(("authorization".into(), "Bearer abc.def".into()));
         assert!(config.has_credential());
         assert_eq!(config.secrets(), ["Bearer abc.def", "abc.def"]);
+    }
+
+    #[test]
+    fn configured_headers_win_over_the_librarys_own() {
+        let mut config = ClientConfig::new(Provider::Gr4vy, "https://x".into());
+        config.auth = Auth::Static {
+            header: "authorization",
+            value: "bearer static".into(),
+            secret: "static".into(),
+        };
+        config
+            .headers
+            .push(("x-gr4vy-merchant-account-id".into(), "m".into()));
+        assert_eq!(
+            config.request_headers(&[]),
+            [
+                ("authorization", "bearer static"),
+                ("x-gr4vy-merchant-account-id", "m")
+            ]
+        );
+        config
+            .headers
+            .push(("authorization".into(), "bearer mine".into()));
+        let own = [("content-type".to_owned(), "application/json".to_owned())];
+        assert_eq!(
+            config.request_headers(&own),
+            [
+                ("content-type", "application/json"),
+                ("x-gr4vy-merchant-account-id", "m"),
+                ("authorization", "bearer mine")
+            ]
+        );
     }
 
     #[test]

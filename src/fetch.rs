@@ -1,13 +1,18 @@
-//! The one place that performs I/O: [`FetchEnv`] implements [`Env`] with the global `fetch`,
-//! `AbortController`, `setTimeout` and the body stream, and [`WebCrypto`] implements
-//! [`Crypto`] with `crypto.subtle`, so both run the same in Node, Deno, Bun, browsers, workers
-//! and edge runtimes. Everything they decide is delegated to the pure core.
+//! The one place that performs I/O. [`FetchClient`] implements the client's side of the seam
+//! ([`Io`]) with the global `fetch`, `AbortController` and the body stream; [`FetchEnv`] one
+//! caller's side ([`Env`]) with the module's timer queue and the caller's `AbortSignal`;
+//! [`WebCrypto`] implements [`Crypto`] with `crypto.subtle` — so everything runs the same in
+//! Node, Deno, Bun, browsers, workers and edge runtimes. Everything they decide is delegated to
+//! the pure core; the executor, promise awaiting and the timer are in `runtime.rs`.
 //!
 //! It calls `fetch(url, init)` itself rather than through gloo-net: gloo-net's request builder
 //! constructs every request twice and re-parses its URL (to merge query parameters we never
 //! use), which cost measurable time per call and bytes in the module (see bench/RESULTS.md).
+//! A request with no headers of its own (every status read with a static credential or none)
+//! reuses one `init` object per client, built once with the client's headers.
 
-use crate::call::{Env, TokenFailure, Transport, WakeOn};
+use crate::call::{Env, Io, TokenFailure, Transport, WakeOn};
+use crate::config::ClientConfig;
 #[cfg(feature = "server")]
 use crate::crypto::Crypto;
 use crate::error::Error;
@@ -17,268 +22,299 @@ use crate::http::{INTERESTING_HEADERS, MAX_BODY_BYTES, Method, Request, Response
 use crate::jwt::TokenMinter;
 #[cfg(feature = "server")]
 use crate::keys::PrivateKey;
+use crate::runtime::{Doorbell, Settle, Timer, isolated, now};
+use crate::share::{Reply, Shared};
 use crate::status::Provider;
-use crate::waits::Mailbox;
+use crate::waits::{Mailbox, Registration, Waits};
 use alloc::borrow::ToOwned;
-use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::Cell;
-#[cfg(feature = "server")]
-use core::cell::RefCell;
+use core::cell::{Cell, OnceCell, RefCell};
+use core::future::Future;
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll, Waker};
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, ResponseType};
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(handle: &JsValue);
     /// The global `fetch` (browsers, workers, Node 18+, Deno, Bun, workerd).
     #[wasm_bindgen(js_name = fetch)]
-    fn fetch(url: &str, init: &Object) -> Promise;
+    fn fetch(url: &str, init: &Init) -> Promise;
+
+    /// A `RequestInit`: a plain object whose members are set through setters (no property
+    /// name crosses the boundary as a string).
+    #[wasm_bindgen(extends = Object)]
+    #[derive(Clone)]
+    type Init;
+    #[wasm_bindgen(method, setter)]
+    fn set_signal(this: &Init, signal: &AbortSignal);
+    #[wasm_bindgen(method, setter)]
+    fn set_headers(this: &Init, headers: &Object);
+    #[wasm_bindgen(method, setter)]
+    fn set_method(this: &Init, method: &str);
+    #[wasm_bindgen(method, setter)]
+    fn set_body(this: &Init, body: &str);
 }
 
-/// Runs `handler` after `ms`, until dropped: dropping the guard clears the timer, so a finished
-/// call never leaves a timer behind (a Node process exits by itself).
-struct Timer(JsValue);
-
-impl Timer {
-    fn start(handler: &Function, ms: f64) -> Timer {
-        Timer(set_timeout(handler, ms.clamp(0.0, 2_147_483_647.0)))
+/// A request init with the headers `headers` (and a signal set per request).
+fn init_with(request: &Request, headers: &[(&str, &str)]) -> Init {
+    let init: Init = Object::new().unchecked_into();
+    if request.method != Method::Get {
+        init.set_method(request.method.as_str());
     }
-}
-
-impl Drop for Timer {
-    fn drop(&mut self) {
-        clear_timeout(&self.0);
+    if !headers.is_empty() {
+        let object = Object::new();
+        for (name, value) in headers {
+            let _ = Reflect::set(&object, &JsValue::from_str(name), &JsValue::from_str(value));
+        }
+        init.set_headers(&object);
     }
-}
-
-/// One timer for every attempt in flight: each attempt registers its deadline and its
-/// `AbortController`; a single `setTimeout`, armed for the earliest deadline, aborts whatever
-/// has expired when it fires and re-arms for the next. Registering costs a slot in a vector
-/// instead of a timer per attempt (measurably cheaper per call, and one timer rather than
-/// thousands under load); when nothing is in flight the timer is cleared, so a Node process
-/// still exits by itself.
-struct Deadlines {
-    /// Attempts in flight, by slot; `None` marks a free slot.
-    slots: Vec<Option<(f64, AbortController)>>,
-    /// Free slot indexes.
-    free: Vec<usize>,
-    /// Attempts in flight.
-    count: usize,
-    /// The armed timer: when it fires, and its handle.
-    armed: Option<(f64, JsValue)>,
-    /// The timer callback, made once and kept for the module's lifetime.
-    tick: Option<Closure<dyn FnMut()>>,
-}
-
-static DEADLINES: Global<Deadlines> = Global::new(Deadlines {
-    slots: Vec::new(),
-    free: Vec::new(),
-    count: 0,
-    armed: None,
-    tick: None,
-});
-
-impl Deadlines {
-    fn arm(&mut self, at: f64) {
-        if let Some((_, handle)) = self.armed.take() {
-            clear_timeout(&handle);
-        }
-        let tick = self
-            .tick
-            .get_or_insert_with(|| Closure::new(fire_deadlines))
-            .as_ref()
-            .unchecked_ref::<Function>()
-            .clone();
-        // A little late rather than early, so the earliest deadline has passed when it fires.
-        let delay = (at - js_sys::Date::now()).clamp(0.0, 2_147_483_647.0) + 1.0;
-        self.armed = Some((at, set_timeout(&tick, delay)));
+    if let Some(body) = &request.body {
+        init.set_body(body);
     }
+    init
 }
 
-/// Aborts `controller` once `deadline` (on `Date.now()`'s clock) has passed, until unwatched.
-fn watch_deadline(deadline: f64, controller: AbortController) -> usize {
-    DEADLINES.with(|d| {
-        let slot = match d.free.pop() {
-            Some(slot) => {
-                d.slots[slot] = Some((deadline, controller));
-                slot
-            }
-            None => {
-                d.slots.push(Some((deadline, controller)));
-                d.slots.len() - 1
-            }
-        };
-        d.count += 1;
-        if d.armed.as_ref().is_none_or(|(at, _)| deadline < *at) {
-            d.arm(deadline);
-        }
-        slot
-    })
+/// Requests one `AbortController` serves, at most (see [`Controller`]).
+const REUSES: u32 = 8;
+
+/// Unused controllers kept for the next requests.
+const SPARE: usize = 256;
+
+static SPARE_CONTROLLERS: Global<Vec<Controller>> = Global::new(Vec::new());
+
+/// The `AbortController` of a request. Making one, and the runtime's bookkeeping for a new
+/// signal (Node's fetch adds a listener and sets its listener limit on each), cost more per
+/// request than anything else here, so a controller whose request ended normally — never
+/// aborted — serves the next requests too (at most [`REUSES`], so the listeners a fetch leaves
+/// on it until garbage collection stay few). A request that must be stopped (its time ran out,
+/// its callers went away) aborts its controller, which is then never used again: aborting one
+/// stops exactly one request in flight.
+struct Controller {
+    controller: AbortController,
+    signal: AbortSignal,
+    uses: u32,
 }
 
-/// Forgets an attempt's deadline; clears the timer when nothing is left in flight.
-fn unwatch_deadline(slot: usize) {
-    DEADLINES.with(|d| {
-        if d.slots.get_mut(slot).and_then(Option::take).is_some() {
-            d.free.push(slot);
-            d.count -= 1;
+impl Controller {
+    fn take() -> Result<Controller, JsValue> {
+        if let Some(spare) = SPARE_CONTROLLERS.with(|spare| spare.pop()) {
+            return Ok(spare);
         }
-        if d.count == 0 {
-            if let Some((_, handle)) = d.armed.take() {
-                clear_timeout(&handle);
-            }
-        }
-    })
-}
+        let controller = AbortController::new()?;
+        let signal = controller.signal();
+        Ok(Controller {
+            controller,
+            signal,
+            uses: 0,
+        })
+    }
 
-/// The shared timer fired: abort every expired attempt, re-arm for the next deadline.
-fn fire_deadlines() {
-    let now = js_sys::Date::now();
-    let expired: Vec<AbortController> = DEADLINES.with(|d| {
-        d.armed = None;
-        let mut expired = Vec::new();
-        let mut next = f64::INFINITY;
-        for slot in 0..d.slots.len() {
-            match &d.slots[slot] {
-                Some((deadline, _)) if *deadline <= now => {
-                    if let Some((_, controller)) = d.slots[slot].take() {
-                        expired.push(controller);
-                    }
-                    d.free.push(slot);
-                    d.count -= 1;
+    fn give_back(mut self) {
+        self.uses += 1;
+        if self.uses < REUSES {
+            SPARE_CONTROLLERS.with(|spare| {
+                if spare.len() < SPARE {
+                    spare.push(self);
                 }
-                Some((deadline, _)) => next = next.min(*deadline),
-                None => {}
+            });
+        }
+    }
+}
+
+/// Aborts a request when dropped before [`AbortOnDrop::done`]: a caller (or the last caller of a
+/// shared request) went away, or its time ran out.
+struct AbortOnDrop(Option<Controller>);
+
+impl AbortOnDrop {
+    /// The request ended by itself: its controller may serve another one.
+    fn done(&mut self, reusable: bool) {
+        if let Some(controller) = self.0.take() {
+            if reusable {
+                controller.give_back();
             }
         }
-        if d.count > 0 {
-            d.arm(next);
-        }
-        expired
-    });
-    // Outside the borrow: abort listeners run synchronously.
-    for controller in expired {
-        controller.abort();
     }
 }
 
-/// Calls `handler` when `signal` fires, until dropped.
-struct AbortListener<'a> {
-    signal: &'a AbortSignal,
-    handler: Function,
-}
-
-impl<'a> AbortListener<'a> {
-    fn attach(signal: &'a AbortSignal, handler: Function) -> AbortListener<'a> {
-        // An EventTarget call cannot fail for a real AbortSignal; the caller's was checked.
-        let _ = signal.add_event_listener_with_callback("abort", &handler);
-        AbortListener { signal, handler }
-    }
-}
-
-impl Drop for AbortListener<'_> {
+impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        let _ = self
-            .signal
-            .remove_event_listener_with_callback("abort", &self.handler);
+        if let Some(controller) = self.0.take() {
+            controller.controller.abort();
+        }
     }
 }
 
-/// `controller.abort` bound to its controller, callable from a timer or an event.
-fn abort_function(controller: &AbortController) -> Function {
-    // A real AbortController always has `abort`: the lookup cannot fail.
-    let abort: Function = Reflect::get(controller, &JsValue::from_str("abort"))
-        .unwrap_or(JsValue::UNDEFINED)
-        .unchecked_into();
-    abort.bind0(controller)
-}
-
-/// The environment of one call: the caller's signal and `bearerToken` function, and for a
-/// wait its mailbox (statuses pushed by webhooks and `notify()`).
-pub struct FetchEnv {
-    /// The caller's `AbortSignal`, if any.
-    pub signal: Option<AbortSignal>,
+/// What a client holds: its configuration, its `bearerToken` function or Gr4vy API key, its
+/// webhook secrets, what its calls share, and its waits in flight (which webhooks, `notify()`
+/// and other calls' Gr4vy lists reach).
+pub struct FetchClient {
+    /// The client's settings.
+    pub config: ClientConfig,
+    /// The client's attempts and places in flight.
+    pub shared: Shared,
     /// The `bearerToken` function, when the credential is dynamic.
     pub bearer: Option<Function>,
-    /// The wait's mailbox, when this call is a wait.
-    pub mailbox: Option<Rc<Mailbox>>,
     /// The Gr4vy API key tokens are minted from, when the client has one (never, in the
     /// browser build).
     #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub minting: Option<Rc<Minting>>,
+    /// Webhook secrets.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub webhook_secrets: Vec<String>,
+    /// The runtime's name, for messages ("Node.js 20.20.2").
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub runtime: String,
+    /// The waits in flight.
+    pub waits: Waits,
+    /// The webhook secrets imported into WebCrypto, once each.
+    #[cfg(feature = "server")]
+    pub hmac_keys: HmacKeys,
+    /// The init of a request with no headers of its own, built on first use.
+    init: OnceCell<Init>,
 }
 
-impl FetchEnv {
-    async fn attempt(
-        &self,
-        request: &Request,
-        controller: &AbortController,
-    ) -> Result<Response, JsValue> {
-        // fetch(url, init) with a plain init object: one request construction, no URL
-        // re-parsing, the fewest crossings of the JS boundary.
-        let init = Object::new();
-        if request.method != Method::Get {
-            Reflect::set(&init, &"method".into(), &request.method.as_str().into())?;
+impl FetchClient {
+    /// A client with nothing in flight.
+    pub fn new(
+        config: ClientConfig,
+        bearer: Option<Function>,
+        minting: Option<Rc<Minting>>,
+        webhook_secrets: Vec<String>,
+        runtime: String,
+    ) -> FetchClient {
+        FetchClient {
+            config,
+            shared: if isolated() {
+                Shared::isolated()
+            } else {
+                Shared::default()
+            },
+            bearer,
+            minting,
+            webhook_secrets,
+            runtime,
+            waits: Waits::default(),
+            #[cfg(feature = "server")]
+            hmac_keys: HmacKeys::default(),
+            init: OnceCell::new(),
         }
-        if !request.headers.is_empty() {
-            let headers = Object::new();
-            for (name, value) in &request.headers {
-                Reflect::set(&headers, &name.as_str().into(), &value.as_str().into())?;
-            }
-            Reflect::set(&init, &"headers".into(), &headers)?;
-        }
-        Reflect::set(&init, &"signal".into(), &controller.signal())?;
-        if let Some(body) = &request.body {
-            Reflect::set(&init, &"body".into(), &body.as_str().into())?;
-        }
-        let response: web_sys::Response = JsFuture::from(fetch(&request.url, &init))
-            .await?
-            .unchecked_into();
-        let headers = response.headers();
-        let status = response.status();
-        let mut kept = Vec::new();
-        // The hint headers only matter on a failure; a success reads none of them.
-        if !(200..300).contains(&status) {
-            for name in INTERESTING_HEADERS {
-                if let Ok(Some(value)) = headers.get(name) {
-                    kept.push((name.to_owned(), value));
-                }
-            }
-        }
-        // Content-Length counts encoded bytes: a gzip body of a few KB can decode to gigabytes.
-        // It is trusted only when the body is visibly unencoded; a cross-origin (CORS) answer
-        // hides content-encoding from scripts, so it is always streamed and cut.
-        let encoded = response.type_() == ResponseType::Cors
-            || headers
-                .get("content-encoding")
-                .ok()
-                .flatten()
-                .is_some_and(|v| !v.trim().eq_ignore_ascii_case("identity"));
-        let declared = if encoded {
-            None
-        } else {
-            headers
-                .get("content-length")
-                .ok()
-                .flatten()
-                .and_then(|v| crate::http::parse_content_length(&v))
-        };
-        let (body, truncated) = read_body(&response, declared).await?;
-        Ok(Response {
-            status,
-            headers: kept,
-            body,
-            truncated,
-        })
     }
+
+    /// The request init for `request`: the client's shared one when the request adds no
+    /// header or body of its own.
+    fn init(&self, request: &Request) -> Init {
+        let plain =
+            request.method == Method::Get && request.headers.is_empty() && request.body.is_none();
+        if plain {
+            return self
+                .init
+                .get_or_init(|| init_with(request, &self.config.request_headers(&[])))
+                .clone();
+        }
+        init_with(request, &self.config.request_headers(&request.headers))
+    }
+}
+
+impl Io for FetchClient {
+    fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    async fn fetch(&self, request: &Request) -> Result<Response, String> {
+        let controller = Controller::take().map_err(|e| describe(&e))?;
+        let init = self.init(request);
+        // fetch reads its init at once: the shared init's signal can be set for each request.
+        init.set_signal(&controller.signal);
+        let promise = fetch(&request.url, &init);
+        let mut abort = AbortOnDrop(Some(controller));
+        let outcome = read(promise).await.map_err(|error| describe(&error));
+        abort.done(outcome.is_ok());
+        outcome
+    }
+
+    async fn bearer_token(&self) -> Result<String, TokenFailure> {
+        let Some(function) = &self.bearer else {
+            return Err(TokenFailure::NotAString);
+        };
+        let mut value = function
+            .call0(&JsValue::UNDEFINED)
+            .map_err(|_| TokenFailure::Threw)?;
+        if value.has_type::<Promise>() || is_thenable(&value) {
+            // Its callers bound the wait for it by their own time and signals.
+            value = Settle::new(Promise::resolve(&value))
+                .await
+                .map_err(|_| TokenFailure::Threw)?;
+        }
+        match value.as_string() {
+            Some(token) if !token.trim().is_empty() => Ok(token),
+            _ => Err(TokenFailure::NotAString),
+        }
+    }
+
+    async fn minted_token(&self) -> Result<String, Error> {
+        #[cfg(feature = "server")]
+        if let Some(minting) = &self.minting {
+            return minting.token().await;
+        }
+        Err(Error::invalid_argument(
+            Provider::Gr4vy,
+            "No privateKey is configured to mint a token with.",
+        ))
+    }
+
+    fn listed(&self, payment_method_id: &str, reply: &Reply) {
+        self.waits.serve(payment_method_id, reply);
+    }
+}
+
+/// The answer to a request: status, the hint headers of a failure, and the body (at most
+/// [`MAX_BODY_BYTES`]).
+async fn read(promise: Promise) -> Result<Response, JsValue> {
+    let response: web_sys::Response = Settle::new(promise).await?.unchecked_into();
+    let status = response.status();
+    let headers = response.headers();
+    let mut kept = Vec::new();
+    // The hint headers only matter on a failure; a success reads none of them.
+    if !(200..300).contains(&status) {
+        for name in INTERESTING_HEADERS {
+            if let Ok(Some(value)) = headers.get(name) {
+                kept.push((name.to_owned(), value));
+            }
+        }
+    }
+    // Content-Length counts encoded bytes: a gzip body of a few KB can decode to gigabytes.
+    // It is trusted only when the body is visibly unencoded; a cross-origin (CORS) answer
+    // hides content-encoding from scripts, so it is always streamed and cut.
+    let encoded = response.type_() == ResponseType::Cors
+        || headers
+            .get("content-encoding")
+            .ok()
+            .flatten()
+            .is_some_and(|v| !v.trim().eq_ignore_ascii_case("identity"));
+    let declared = if encoded {
+        None
+    } else {
+        headers
+            .get("content-length")
+            .ok()
+            .flatten()
+            .and_then(|v| crate::http::parse_content_length(&v))
+    };
+    let (body, truncated) = read_body(&response, declared).await?;
+    Ok(Response {
+        status,
+        headers: kept,
+        body,
+        truncated,
+    })
 }
 
 /// Reads at most [`MAX_BODY_BYTES`]: a body declared larger is not read at all, and a body
@@ -296,7 +332,7 @@ async fn read_body(
         return Ok((Vec::new(), true));
     }
     if declared.is_some() {
-        let buffer = JsFuture::from(response.array_buffer()?).await?;
+        let buffer = Settle::new(response.array_buffer()?).await?;
         return Ok((Uint8Array::new(&buffer).to_vec(), false));
     }
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
@@ -304,7 +340,7 @@ async fn read_body(
     let value_key = JsValue::from_str("value");
     let mut body = Vec::new();
     loop {
-        let chunk = JsFuture::from(reader.read()).await?;
+        let chunk = Settle::new(reader.read()).await?;
         if Reflect::get(&chunk, &done_key)?.is_truthy() {
             return Ok((body, false));
         }
@@ -344,137 +380,189 @@ fn describe(error: &JsValue) -> String {
     message
 }
 
-impl Env for FetchEnv {
-    async fn send(&self, request: &Request, timeout_ms: f64) -> Result<Response, Transport> {
-        if self.aborted() {
-            return Err(Transport::Aborted);
+/// True for any object with a callable `then`.
+fn is_thenable(value: &JsValue) -> bool {
+    value.is_object()
+        && Reflect::get(value, &JsValue::from_str("then")).is_ok_and(|then| then.is_function())
+}
+
+/// The caller's `AbortSignal`, watched for the whole call: one listener, which wakes whatever
+/// the call is waiting for.
+struct Watch {
+    signal: AbortSignal,
+    state: Rc<WatchState>,
+    listener: Closure<dyn FnMut()>,
+}
+
+#[derive(Default)]
+struct WatchState {
+    fired: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl Watch {
+    fn new(signal: AbortSignal) -> Watch {
+        let state = Rc::new(WatchState::default());
+        state.fired.set(signal.aborted());
+        let inner = state.clone();
+        let listener = Closure::<dyn FnMut()>::new(move || {
+            inner.fired.set(true);
+            let waker = inner.waker.borrow_mut().take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        });
+        // An EventTarget call cannot fail for a real AbortSignal; the shell checked it is one.
+        let _ = signal.add_event_listener_with_callback("abort", listener.as_ref().unchecked_ref());
+        Watch {
+            signal,
+            state,
+            listener,
         }
-        let controller = AbortController::new().map_err(|e| Transport::Network(describe(&e)))?;
-        // A terminal status pushed to the wait meanwhile aborts the attempt.
-        let interrupted = Rc::new(Cell::new(false));
-        if let Some(mailbox) = &self.mailbox {
-            let (flag, abort) = (interrupted.clone(), abort_function(&controller));
-            let waker = Box::new(move || {
-                flag.set(true);
-                let _ = abort.call0(&JsValue::UNDEFINED);
-            });
-            if !mailbox.arm(WakeOn::Terminal, waker) {
-                return Err(Transport::Interrupted);
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self
+            .signal
+            .remove_event_listener_with_callback("abort", self.listener.as_ref().unchecked_ref());
+    }
+}
+
+/// The environment of one call: its client, the caller's signal, and for a wait its mailbox.
+pub struct FetchEnv {
+    client: Rc<FetchClient>,
+    watch: Option<Watch>,
+    registration: Option<Registration>,
+}
+
+impl FetchEnv {
+    /// A call on `client` with the caller's `signal`; `registration` when it is a wait.
+    pub fn new(
+        client: Rc<FetchClient>,
+        signal: Option<AbortSignal>,
+        registration: Option<Registration>,
+    ) -> FetchEnv {
+        FetchEnv {
+            client,
+            watch: signal.map(Watch::new),
+            registration,
+        }
+    }
+}
+
+/// `future`, ended early by the signal, by the mailbox (`wake`), and after its time (then
+/// `Err(Timeout)`). A plain struct rather than an `async` block: it is part of the state of
+/// every call waiting for anything, so it is kept small.
+struct Bounded<'e, F> {
+    env: &'e FetchEnv,
+    future: F,
+    end: f64,
+    wake: WakeOn,
+    keeps_alive: bool,
+    timer: Option<Timer>,
+    /// Pushed from another request's code (a webhook), a wait resumes through a promise of
+    /// its own where requests have their own I/O.
+    doorbell: Option<alloc::boxed::Box<Doorbell>>,
+}
+
+impl<'e, F: Future + Unpin> Bounded<'e, F> {
+    fn new(env: &'e FetchEnv, future: F, ms: f64, wake: WakeOn, keeps_alive: bool) -> Self {
+        Bounded {
+            env,
+            future,
+            end: now() + ms,
+            wake,
+            keeps_alive,
+            timer: None,
+            doorbell: (isolated() && env.mailbox().is_some())
+                .then(|| alloc::boxed::Box::new(Doorbell::new())),
+        }
+    }
+}
+
+impl<F: Future + Unpin> Future for Bounded<'_, F> {
+    type Output = Result<F::Output, Transport>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let env = this.env;
+        if env.aborted() {
+            return Poll::Ready(Err(Transport::Aborted));
+        }
+        let mailbox = env.mailbox();
+        if let Some(mailbox) = mailbox {
+            let armed = match &mut this.doorbell {
+                Some(doorbell) => {
+                    doorbell.listen(cx);
+                    mailbox.arm(this.wake, doorbell.waker())
+                }
+                None => mailbox.arm(this.wake, cx.waker()),
+            };
+            if !armed {
+                return Poll::Ready(Err(Transport::Interrupted));
             }
         }
-        let slot = watch_deadline(js_sys::Date::now() + timeout_ms, controller.clone());
-        let _listener = self
-            .signal
-            .as_ref()
-            .map(|signal| AbortListener::attach(signal, abort_function(&controller)));
-        let outcome = self.attempt(request, &controller).await;
-        unwatch_deadline(slot);
-        if let Some(mailbox) = &self.mailbox {
+        let polled = Pin::new(&mut this.future).poll(cx);
+        if mailbox.is_some_and(|m| m.would_wake(this.wake)) {
+            return Poll::Ready(Err(Transport::Interrupted));
+        }
+        if let Poll::Ready(value) = polled {
+            return Poll::Ready(Ok(value));
+        }
+        match &this.timer {
+            Some(timer) if timer.fired() => return Poll::Ready(Err(Transport::Timeout)),
+            Some(timer) => timer.set_waker(cx.waker()),
+            // No limit (a queued attempt with no deadline): only the signal ends it.
+            None if !this.end.is_finite() => {}
+            None => this.timer = Some(Timer::at(this.end, this.keeps_alive, cx.waker())),
+        }
+        if let Some(watch) = &env.watch {
+            let mut waker = watch.state.waker.borrow_mut();
+            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *waker = Some(cx.waker().clone());
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl<F> Drop for Bounded<'_, F> {
+    fn drop(&mut self) {
+        if let Some(mailbox) = self.env.mailbox() {
             mailbox.disarm();
         }
-        match outcome {
-            Ok(response) => Ok(response),
-            Err(_) if interrupted.get() => Err(Transport::Interrupted),
-            Err(_) if self.aborted() => Err(Transport::Aborted),
-            Err(_) if controller.signal().aborted() => Err(Transport::Timeout),
-            Err(error) => Err(Transport::Network(describe(&error))),
-        }
+    }
+}
+
+impl Env for FetchEnv {
+    type Io = FetchClient;
+
+    fn io(&self) -> &Rc<FetchClient> {
+        &self.client
+    }
+
+    async fn within<F: Future>(
+        &self,
+        future: F,
+        timeout_ms: f64,
+        wake: WakeOn,
+    ) -> Result<F::Output, Transport> {
+        let future = pin!(future);
+        Bounded::new(self, future, timeout_ms, wake, false).await
     }
 
     async fn sleep(&self, ms: f64, wake: WakeOn) -> Result<(), Transport> {
-        if self.aborted() {
-            return Err(Transport::Aborted);
-        }
-        let mut timer = None;
-        let mut listener = None;
-        let mut due = false;
-        let promise = Promise::new(&mut |resolve, reject| {
-            // The timer resolves with undefined; a push to the wait's mailbox with `true`.
-            if let Some(mailbox) = &self.mailbox {
-                let wake_up = resolve.clone();
-                let waker = Box::new(move || {
-                    let _ = wake_up.call1(&JsValue::UNDEFINED, &JsValue::TRUE);
-                });
-                due = !mailbox.arm(wake, waker);
-            }
-            timer = Some(Timer::start(&resolve, ms));
-            if let Some(signal) = &self.signal {
-                listener = Some(AbortListener::attach(signal, reject));
-            }
-        });
-        if due {
-            return Err(Transport::Interrupted);
-        }
-        let outcome = JsFuture::from(promise).await;
-        if let Some(mailbox) = &self.mailbox {
-            mailbox.disarm();
-        }
-        drop(listener);
-        drop(timer);
-        match outcome {
-            Ok(value) if value.is_truthy() => Err(Transport::Interrupted),
-            Ok(_) => Ok(()),
-            Err(_) => Err(Transport::Aborted),
-        }
-    }
-
-    async fn minted_token(&self) -> Result<String, Error> {
-        #[cfg(feature = "server")]
-        if let Some(minting) = &self.minting {
-            return minting.token().await;
-        }
-        Err(Error::invalid_argument(
-            Provider::Gr4vy,
-            "No privateKey is configured to mint a token with.",
-        ))
-    }
-
-    async fn bearer_token(&self, timeout_ms: f64) -> Result<String, TokenFailure> {
-        let Some(function) = &self.bearer else {
-            return Err(TokenFailure::NotAString);
-        };
-        let mut value = function
-            .call0(&JsValue::UNDEFINED)
-            .map_err(|_| TokenFailure::Threw)?;
-        if value.has_type::<Promise>() || is_thenable(&value) {
-            // Race the token against the caller's signal and the attempt's time, so a token
-            // refresh that hangs can neither outlive an abort nor hang the call.
-            let expired = Object::new();
-            let mut timer = None;
-            let mut listener = None;
-            let guard = Promise::new(&mut |_resolve, reject| {
-                timer = Some(Timer::start(
-                    &reject
-                        .bind1(&JsValue::NULL, &expired)
-                        .unchecked_into::<Function>(),
-                    timeout_ms,
-                ));
-                if let Some(signal) = &self.signal {
-                    listener = Some(AbortListener::attach(signal, reject));
-                }
-            });
-            let race = Promise::race(&js_sys::Array::of2(&Promise::resolve(&value), &guard));
-            let outcome = JsFuture::from(race).await;
-            drop(listener);
-            drop(timer);
-            value = match outcome {
-                Ok(token) => token,
-                Err(_) if self.aborted() => return Err(TokenFailure::Aborted),
-                Err(reason) if Object::is(&reason, &expired) => return Err(TokenFailure::TimedOut),
-                Err(_) => return Err(TokenFailure::Threw),
-            };
-        }
-        if self.aborted() {
-            return Err(TokenFailure::Aborted);
-        }
-        match value.as_string() {
-            Some(token) if !token.trim().is_empty() => Ok(token),
-            _ => Err(TokenFailure::NotAString),
+        match Bounded::new(self, core::future::pending::<()>(), ms, wake, true).await {
+            Err(Transport::Timeout) => Ok(()),
+            Ok(()) => Ok(()),
+            Err(other) => Err(other),
         }
     }
 
     fn now_ms(&self) -> f64 {
-        js_sys::Date::now()
+        now()
     }
 
     fn epoch_ms(&self) -> f64 {
@@ -486,18 +574,12 @@ impl Env for FetchEnv {
     }
 
     fn aborted(&self) -> bool {
-        self.signal.as_ref().is_some_and(AbortSignal::aborted)
+        self.watch.as_ref().is_some_and(|w| w.state.fired.get())
     }
 
     fn mailbox(&self) -> Option<&Mailbox> {
-        self.mailbox.as_deref()
+        self.registration.as_ref().map(Registration::mailbox)
     }
-}
-
-/// True for any object with a callable `then`.
-fn is_thenable(value: &JsValue) -> bool {
-    value.is_object()
-        && Reflect::get(value, &JsValue::from_str("then")).is_ok_and(|then| then.is_function())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -596,7 +678,7 @@ impl<'a> WebCrypto<'a> {
     ) -> Result<JsValue, Error> {
         let subtle = self.subtle.as_ref().ok_or_else(|| self.failed(what))?;
         let promise = call(subtle).map_err(|_| self.failed(what))?;
-        JsFuture::from(promise).await.map_err(|_| self.failed(what))
+        Settle::new(promise).await.map_err(|_| self.failed(what))
     }
 
     async fn bytes(

@@ -3,30 +3,34 @@
 //! [`ClientConfig`], its checked arguments a prepared call, and statuses and errors plain
 //! JavaScript values and `TokenStatusError`s. Every decision stays in the pure core.
 
-use crate::call::{Call, execute};
+use crate::call::{Call, Subject, execute};
 use crate::config::{Auth, ClientConfig, Environment};
 use crate::error::Error;
-use crate::fetch::{FetchEnv, Minting};
 #[cfg(feature = "server")]
-use crate::fetch::{HmacKeys, WebCrypto};
+use crate::fetch::WebCrypto;
+use crate::fetch::{FetchClient, FetchEnv, Minting};
 use crate::global::Global;
-use crate::http::{Request, Response};
+use crate::http::Request;
 use crate::providers::gr4vy::{self, ProvisionParams};
 use crate::providers::{tokenio, truemed};
 use crate::retry::RetryPolicy;
+use crate::runtime::spawn;
+use crate::share::Reply;
 use crate::status::{Provider, TokenStatus};
-use crate::text::{concat, truncate};
+use crate::text::concat;
 use crate::wait::{WaitPolicy, wait};
-use crate::waits::{WaitKey, Waits};
+use crate::waits::WaitKey;
 #[cfg(feature = "server")]
 use crate::webhook::{self, Inbound};
 use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
+#[cfg(feature = "server")]
+use core::future::Future;
 use js_sys::{Array, Function, JSON, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 static ERROR_CLASS: Global<Option<Function>> = Global::new(None);
@@ -36,6 +40,14 @@ static ERROR_CLASS: Global<Option<Function>> = Global::new(None);
 #[wasm_bindgen(js_name = __setErrorClass)]
 pub fn set_error_class(class: Function) {
     ERROR_CLASS.with(|slot| *slot = Some(class));
+}
+
+/// Called by the Cloudflare Workers entry at load: the I/O of each incoming request is its
+/// own there, so calls share nothing across requests and each timer is the call's own.
+#[cfg(feature = "server")]
+#[wasm_bindgen(js_name = __isolateRequests)]
+pub fn isolate_requests() {
+    crate::runtime::isolate();
 }
 
 /// The wasm linear memory's size in bytes (it only grows): for leak and load tests.
@@ -106,7 +118,7 @@ impl Settings {
 }
 
 /// The client's configuration and `bearerToken` function from checked settings.
-fn configure(provider: Provider, settings: &Settings) -> Result<Client, Error> {
+fn configure(provider: Provider, settings: &Settings) -> Result<FetchClient, Error> {
     let environment = match settings.text("environment").as_deref() {
         Some("production") => Environment::Production,
         _ => Environment::Sandbox,
@@ -197,16 +209,13 @@ fn configure(provider: Provider, settings: &Settings) -> Result<Client, Error> {
             }
         }
     }
-    Ok(Client {
+    Ok(FetchClient::new(
         config,
         bearer,
         minting,
-        webhook_secrets: settings.list("webhookSecrets").unwrap_or_default(),
-        #[cfg(feature = "server")]
-        hmac_keys: HmacKeys::default(),
+        settings.list("webhookSecrets").unwrap_or_default(),
         runtime,
-        waits: Waits::default(),
-    })
+    ))
 }
 
 /// The Gr4vy API key a client mints its tokens from.
@@ -230,23 +239,6 @@ fn minting_for(_: &str, _: Option<Vec<String>>, _: &str) -> Result<Rc<Minting>, 
     ))
 }
 
-/// What every client holds: its configuration, its `bearerToken` function or Gr4vy API key,
-/// its webhook secrets, and its waits in flight (which webhooks and `notify()` reach).
-struct Client {
-    config: ClientConfig,
-    bearer: Option<Function>,
-    minting: Option<Rc<Minting>>,
-    #[cfg_attr(not(feature = "server"), allow(dead_code))]
-    webhook_secrets: Vec<String>,
-    /// The webhook secrets imported into WebCrypto, once each.
-    #[cfg(feature = "server")]
-    hmac_keys: HmacKeys,
-    /// The runtime's name, for messages ("Node.js 20.20.2").
-    #[cfg_attr(not(feature = "server"), allow(dead_code))]
-    runtime: String,
-    waits: Waits,
-}
-
 /// Per-call options: `signal` and `timeoutMs`, and for waits the polling policy and `onUpdate`.
 struct CallOptions {
     signal: Option<AbortSignal>,
@@ -254,28 +246,31 @@ struct CallOptions {
     wait: Option<(WaitPolicy, Option<Function>)>,
 }
 
-impl Client {
-    fn call_options(&self, signal: Option<AbortSignal>, timeout_ms: Option<f64>) -> CallOptions {
-        CallOptions {
-            signal,
-            timeout_ms: timeout_ms.unwrap_or(self.config.timeout_ms),
-            wait: None,
-        }
+/// The options of one call on `client`.
+fn call_options(
+    client: &FetchClient,
+    signal: Option<AbortSignal>,
+    timeout_ms: Option<f64>,
+) -> CallOptions {
+    CallOptions {
+        signal,
+        timeout_ms: timeout_ms.unwrap_or(client.config.timeout_ms),
+        wait: None,
     }
 }
 
-/// How a job's 2xx answer is read.
+/// What a job looks up, and how its 2xx answer is read.
 enum Answer {
     /// Truemed provision token request, by id.
-    Truemed(String),
+    Truemed(Rc<str>),
     /// Token.io token request result, by id.
-    TokenIo(String),
-    /// One Gr4vy payment service token (the provision answer).
-    Gr4vyToken,
-    /// A Gr4vy list, returned whole.
-    Gr4vyList,
+    TokenIo(Rc<str>),
+    /// One Gr4vy payment service token (the provision answer), of this payment method.
+    Gr4vyToken(Rc<str>),
+    /// A Gr4vy list of this payment method's tokens, returned whole.
+    Gr4vyList(Rc<str>),
     /// A Gr4vy list, from which one token is picked: payment method id, token id.
-    Gr4vyPick(String, String),
+    Gr4vyPick(Rc<str>, Rc<str>),
 }
 
 /// What a job's answer became.
@@ -285,10 +280,32 @@ enum Parsed {
 }
 
 impl Answer {
-    fn parse(&self, response: &Response) -> Result<Parsed, Error> {
+    fn parse(&self, reply: &Reply) -> Result<Parsed, Error> {
         match self {
-            Answer::Gr4vyList => Ok(Parsed::Many(gr4vy::parse_list(response)?)),
-            _ => self.parse_one(response).map(Parsed::One),
+            Answer::Gr4vyList(_) => match reply.shared.get().then(|| reply.gr4vy_list()) {
+                Some(Some(list)) => Ok(Parsed::Many(list.to_vec())),
+                _ => Ok(Parsed::Many(gr4vy::parse_list(&reply.response)?)),
+            },
+            _ => self.parse_one(reply).map(Parsed::One),
+        }
+    }
+
+    /// What is looked up, for messages.
+    fn subject(&self) -> Subject<'_> {
+        let (what, id) = match self {
+            Answer::Truemed(id) => ("provision token request", &**id),
+            Answer::TokenIo(id) => ("token request", &**id),
+            Answer::Gr4vyToken(method) | Answer::Gr4vyList(method) => ("payment method", &**method),
+            Answer::Gr4vyPick(_, token) => ("payment service token", &**token),
+        };
+        Subject { what, id }
+    }
+
+    /// The payment method a Gr4vy list answer lists (the waits on its tokens may use it).
+    fn listing(&self) -> Option<&str> {
+        match self {
+            Answer::Gr4vyList(method) | Answer::Gr4vyPick(method, _) => Some(method),
+            _ => None,
         }
     }
 
@@ -297,7 +314,8 @@ impl Answer {
         let (id, payment_method_id) = match self {
             Answer::Truemed(id) | Answer::TokenIo(id) => (id, None),
             Answer::Gr4vyPick(method, token) => (token, Some(method.clone())),
-            Answer::Gr4vyToken | Answer::Gr4vyList => return None,
+            // The ids are shared with the wait's key (one copy of each per wait).
+            Answer::Gr4vyToken(_) | Answer::Gr4vyList(_) => return None,
         };
         Some(WaitKey {
             id: id.clone(),
@@ -306,58 +324,102 @@ impl Answer {
     }
 
     /// The one status a single-status answer holds (a Gr4vy pick is `not_found` when absent).
-    fn parse_one(&self, response: &Response) -> Result<TokenStatus, Error> {
+    /// An answer several callers shared is read from one parse of its list.
+    fn parse_one(&self, reply: &Reply) -> Result<TokenStatus, Error> {
+        let response = &reply.response;
         match self {
             Answer::Truemed(id) => truemed::parse_status(id, response),
             Answer::TokenIo(id) => tokenio::parse_result(id, response),
-            Answer::Gr4vyToken => gr4vy::parse_token(response),
-            Answer::Gr4vyList => Err(Error::invalid_response(
+            Answer::Gr4vyToken(_) => gr4vy::parse_token(response),
+            Answer::Gr4vyList(_) => Err(Error::invalid_response(
                 Provider::Gr4vy,
                 response.status,
                 "expected one payment service token",
             )),
-            Answer::Gr4vyPick(method, token) => gr4vy::parse_one_of_list(response, method, token),
+            Answer::Gr4vyPick(method, token) => {
+                match reply.shared.get().then(|| reply.gr4vy_list()) {
+                    Some(Some(list)) => list
+                        .iter()
+                        .find(|status| *status.id == **token)
+                        .cloned()
+                        .ok_or_else(|| gr4vy::not_listed(method, token)),
+                    _ => gr4vy::parse_one_of_list(response, method, token),
+                }
+            }
         }
     }
 }
 
 /// One call, fully prepared before anything is sent.
 struct Job {
-    request: Request,
-    subject: String,
+    request: Rc<Request>,
     answer: Answer,
     options: CallOptions,
 }
 
 /// Starts a prepared job, or rejects at once with the preparation error (never a synchronous
 /// throw). Every method goes through here, so the wasm holds one call state machine.
-fn start(client: &Rc<Client>, job: Result<Job, Error>) -> Promise {
+fn start(client: &Rc<FetchClient>, job: Result<Job, Error>) -> Promise {
     match job {
         Err(error) => Promise::reject(&to_js_error(&error)),
-        Ok(job) => future_to_promise(run(client.clone(), job)),
+        Ok(job) => {
+            let (promise, resolve, reject) = new_promise();
+            // The task is the call itself (no wrapper future around it), its job boxed.
+            spawn(run(client.clone(), Box::new(job), resolve, reject));
+            promise
+        }
     }
 }
 
-async fn run(client: Rc<Client>, job: Job) -> Result<JsValue, JsValue> {
-    // A wait registers with its client, so that webhooks and notify() reach it.
-    let mailbox = job
+/// A new promise and the functions that settle it.
+fn new_promise() -> (Promise, Function, Function) {
+    let mut settle = None;
+    let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+    // The executor runs at once, inside Promise::new: `settle` is always set.
+    let (resolve, reject) = settle.unwrap_or_else(|| {
+        let none: Function = JsValue::UNDEFINED.unchecked_into();
+        (none.clone(), none)
+    });
+    (promise, resolve, reject)
+}
+
+/// A promise of what `task` gives, the task running on the module's executor.
+#[cfg(feature = "server")]
+fn promise(task: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    let (promise, resolve, reject) = new_promise();
+    spawn(async move {
+        let _ = match task.await {
+            Ok(value) => resolve.call1(&JsValue::UNDEFINED, &value),
+            Err(error) => reject.call1(&JsValue::UNDEFINED, &error),
+        };
+    });
+    promise
+}
+
+/// Runs a job and settles its promise.
+async fn run(client: Rc<FetchClient>, job: Box<Job>, resolve: Function, reject: Function) {
+    let _ = match call(client, &job).await {
+        Ok(value) => resolve.call1(&JsValue::UNDEFINED, &value),
+        Err(error) => reject.call1(&JsValue::UNDEFINED, &error),
+    };
+}
+
+async fn call(client: Rc<FetchClient>, job: &Job) -> Result<JsValue, JsValue> {
+    // A wait registers with its client, so that webhooks, notify() and other calls' lists
+    // reach it.
+    let registration = job
         .options
         .wait
         .as_ref()
         .and_then(|_| job.answer.wait_key())
         .map(|key| client.waits.register(key));
-    let env = FetchEnv {
-        signal: job.options.signal.clone(),
-        bearer: client.bearer.clone(),
-        mailbox,
-        minting: client.minting.clone(),
-    };
+    let env = FetchEnv::new(client, job.options.signal.clone(), registration);
     let call = Call {
-        config: &client.config,
-        request: job.request,
-        subject: &job.subject,
+        request: &job.request,
+        subject: job.answer.subject(),
         timeout_ms: job.options.timeout_ms,
         deadline_ms: None,
+        listing: job.answer.listing(),
     };
     if let Some((policy, on_update)) = &job.options.wait {
         let report = |status: &TokenStatus| {
@@ -366,12 +428,13 @@ async fn run(client: Rc<Client>, job: Job) -> Result<JsValue, JsValue> {
                 let _ = on_update.call1(&JsValue::UNDEFINED, &to_js_status(status));
             }
         };
-        return wait(&env, &call, policy, |r| job.answer.parse_one(r), report)
+        return wait(&env, call, policy, |r| job.answer.parse_one(r), report)
             .await
             .map(|status| to_js_status(&status))
             .map_err(|error| to_js_error(&error));
     }
-    match execute(&env, &call, |r| job.answer.parse(r))
+    // Boxed: a wait's task does not carry a single call's state too.
+    match Box::pin(execute(&env, &call, |r| job.answer.parse(r)))
         .await
         .map(|(parsed, _)| parsed)
     {
@@ -387,23 +450,13 @@ async fn run(client: Rc<Client>, job: Job) -> Result<JsValue, JsValue> {
     }
 }
 
-/// `what "id"`, with the id shortened for messages.
-fn subject(what: &str, id: &str) -> String {
-    let mut text = String::with_capacity(what.len() + id.len().min(80) + 3);
-    text.push_str(what);
-    text.push_str(" \"");
-    text.push_str(&truncate(id, 80));
-    text.push('"');
-    text
-}
-
 /// One client's core, behind the shell's `TruemedClient`, `Gr4vyClient` or `TokenIoClient`.
 /// Its arguments were checked by the shell (types, option ranges); what they mean for the
 /// request (ids, security codes) is judged here, and each method returns a Promise that
 /// rejects with a `TokenStatusError`, never a synchronous throw.
 #[wasm_bindgen]
 pub struct Core {
-    client: Rc<Client>,
+    client: Rc<FetchClient>,
 }
 
 #[wasm_bindgen]
@@ -431,7 +484,7 @@ impl Core {
         signal: Option<AbortSignal>,
         timeout_ms: Option<f64>,
     ) -> Promise {
-        let options = self.client.call_options(signal, timeout_ms);
+        let options = call_options(&self.client, signal, timeout_ms);
         self.by_id(id, options)
     }
 
@@ -450,7 +503,7 @@ impl Core {
         max_interval_ms: Option<f64>,
         on_update: Option<Function>,
     ) -> Promise {
-        let mut options = self.client.call_options(signal, timeout_ms);
+        let mut options = call_options(&self.client, signal, timeout_ms);
         let defaults = WaitPolicy::default();
         let policy = WaitPolicy {
             deadline_ms: deadline_ms.unwrap_or(defaults.deadline_ms),
@@ -484,10 +537,9 @@ impl Core {
             client,
             gr4vy::provision_request(&client.config, &payment_method_id, &params).map(|request| {
                 Job {
-                    request,
-                    subject: subject("payment method", &payment_method_id),
-                    options: client.call_options(signal, timeout_ms),
-                    answer: Answer::Gr4vyToken,
+                    request: Rc::new(request),
+                    options: call_options(client, signal, timeout_ms),
+                    answer: Answer::Gr4vyToken(payment_method_id.as_str().into()),
                 }
             }),
         )
@@ -510,10 +562,9 @@ impl Core {
                 payment_service_id.as_deref(),
             )
             .map(|request| Job {
-                request,
-                subject: subject("payment method", &payment_method_id),
-                options: client.call_options(signal, timeout_ms),
-                answer: Answer::Gr4vyList,
+                request: Rc::new(request),
+                options: call_options(client, signal, timeout_ms),
+                answer: Answer::Gr4vyList(payment_method_id.as_str().into()),
             }),
         )
     }
@@ -546,7 +597,7 @@ impl Core {
         tolerance_seconds: Option<f64>,
     ) -> Promise {
         let client = self.client.clone();
-        future_to_promise(async move {
+        promise(async move {
             let provider = client.config.provider;
             let headers: Vec<(String, String)> = names.into_iter().zip(values).collect();
             let inbound = Inbound {
@@ -581,7 +632,7 @@ impl Core {
         signal: Option<AbortSignal>,
         timeout_ms: Option<f64>,
     ) -> Promise {
-        let options = self.client.call_options(signal, timeout_ms);
+        let options = call_options(&self.client, signal, timeout_ms);
         self.pick_with(payment_method_id, token_id, options)
     }
 }
@@ -592,17 +643,15 @@ impl Core {
         let client = &self.client;
         let job = if client.config.provider == Provider::Truemed {
             truemed::status_request(&client.config, &id).map(|request| Job {
-                request,
-                subject: subject("provision token request", &id),
+                request: Rc::new(request),
                 options,
-                answer: Answer::Truemed(id),
+                answer: Answer::Truemed(id.into()),
             })
         } else {
             tokenio::result_request(&client.config, &id).map(|request| Job {
-                request,
-                subject: subject("token request", &id),
+                request: Rc::new(request),
                 options,
-                answer: Answer::TokenIo(id),
+                answer: Answer::TokenIo(id.into()),
             })
         };
         start(client, job)
@@ -620,10 +669,9 @@ impl Core {
             crate::http::validate_id(Provider::Gr4vy, "paymentServiceTokenId", &token_id)
                 .and_then(|()| gr4vy::list_request(&client.config, &payment_method_id, None))
                 .map(|request| Job {
-                    request,
-                    subject: subject("payment service token", &token_id),
+                    request: Rc::new(request),
                     options,
-                    answer: Answer::Gr4vyPick(payment_method_id, token_id),
+                    answer: Answer::Gr4vyPick(payment_method_id.into(), token_id.into()),
                 }),
         )
     }

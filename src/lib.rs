@@ -25,13 +25,16 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod index;
 pub mod json;
 pub mod jwt;
 pub mod keys;
 pub mod providers;
 pub mod retry;
+pub mod share;
 pub mod status;
 pub mod text;
+pub mod timers;
 pub mod wait;
 pub mod waits;
 pub mod webhook;
@@ -42,6 +45,8 @@ mod fetch;
 mod global;
 #[cfg(target_arch = "wasm32")]
 pub mod js;
+#[cfg(target_arch = "wasm32")]
+mod runtime;
 
 /// Without std, a panic (a bug: the code is written not to panic) traps at once: the same end
 /// as std's `panic = "abort"`, minus the panic hook and the message formatting, which are

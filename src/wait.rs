@@ -1,13 +1,13 @@
 //! Waiting for a final status, decided without I/O: poll, report changes, back off politely
 //! (growing intervals with jitter, the provider's `Retry-After` honoured), ride out transient
 //! failures until the deadline, and stop at once on permanent ones or an abort. Timers come
-//! from the [`Env`] (in `fetch.rs`: `setTimeout`, cleared when done).
+//! from the [`Env`] (in `fetch.rs`: one timer queue for the whole module).
 
-use crate::call::{Call, Env, Transport, WakeOn, execute};
+use crate::call::{Call, Env, Io, Transport, WakeOn, execute};
 use crate::error::{Error, ErrorKind};
-use crate::http::Response;
 use crate::retry::backoff_ms;
-use crate::status::TokenStatus;
+use crate::share::Reply;
+use crate::status::{Provider, TokenStatus};
 use crate::text::{push_ms, push_u32};
 use crate::waits::Mailbox;
 use alloc::boxed::Box;
@@ -52,69 +52,79 @@ impl WaitPolicy {
 /// Resolves with the terminal status (`succeeded`, `failed` or `expired` alike). Rejects at once
 /// on an abort or a non-retryable failure; at the deadline with kind `timeout`, `retryable`,
 /// the last status and the last failure as `cause`. `attempts` counts every request sent.
+///
+/// Between polls, a status served from another call's list of the same Gr4vy payment method
+/// counts as a poll: it is taken in, and the sleep starts over — for the whole next interval,
+/// so that the waits that poll for themselves (with jitter) come first and serve it again:
+/// waits on several tokens of one payment method then poll at the pace of one wait, with about
+/// one list request per round between them.
 pub async fn wait<E: Env>(
     env: &E,
-    call: &Call<'_>,
+    mut call: Call<'_>,
     policy: &WaitPolicy,
-    parse: impl Fn(&Response) -> Result<TokenStatus, Error>,
+    parse: impl Fn(&Reply) -> Result<TokenStatus, Error>,
     mut on_update: impl FnMut(&TokenStatus),
 ) -> Result<TokenStatus, Error> {
+    let provider = env.io().config().provider;
     // The wait's own deadline, or the call's if that comes first; every poll is bound by it.
     let own = env.now_ms() + policy.deadline_ms;
     let deadline = call.deadline_ms.map_or(own, |d| d.min(own));
-    let poll_call = Call {
-        deadline_ms: Some(deadline),
-        ..call.clone()
-    };
-    let mut last_status: Option<TokenStatus> = None;
-    let mut last_error: Option<Error> = None;
+    call.deadline_ms = Some(deadline);
+    let mut last_status: Option<Box<TokenStatus>> = None;
+    let mut last_error: Option<Box<Error>> = None;
     let mut attempts: u32 = 0;
     let mut poll: u32 = 0;
     let mailbox = env.mailbox();
     loop {
         poll += 1;
+        // Boxed: the poll's state exists only while it runs, not through the sleeps; and what
+        // the poll gave is taken in before the sleep (so the sleep does not hold it either).
         let mut hint = None;
-        let outcome = execute(env, &poll_call, &parse).await;
-        // What a webhook or notify() pushed meanwhile is newer than this poll; a poll just
-        // happened, so a "poll now" that came during it is served.
-        let pushed = mailbox.and_then(Mailbox::take_status);
-        let _ = mailbox.map(Mailbox::take_poll_now);
-        let cut_short = pushed.as_ref().is_some_and(TokenStatus::terminal);
-        match outcome {
-            Ok((status, sent)) => {
-                attempts += sent;
+        {
+            let outcome = Box::pin(execute(env, &call, &parse)).await;
+            // What a webhook or notify() pushed meanwhile is newer than this poll; a poll just
+            // happened, so a "poll now" or a served status that came during it is moot.
+            let pushed = mailbox.and_then(Mailbox::take_status);
+            let _ = mailbox.map(Mailbox::take_poll_now);
+            let _ = mailbox.and_then(Mailbox::take_served);
+            let cut_short = pushed.as_ref().is_some_and(TokenStatus::terminal);
+            match outcome {
+                Ok((status, sent)) => {
+                    attempts += sent;
+                    if let Some(done) = absorb(status, &mut last_status, &mut on_update) {
+                        return Ok(done);
+                    }
+                    last_error = None;
+                }
+                // Cut short (or failed) while a terminal status arrived: that status decides.
+                Err(error) if cut_short => attempts += error.attempts,
+                Err(mut error) => {
+                    attempts += error.attempts;
+                    error.attempts = attempts;
+                    let ran_out = error.kind == ErrorKind::Timeout && env.now_ms() >= deadline;
+                    if error.kind == ErrorKind::Aborted || (!error.retryable && !ran_out) {
+                        error.last_status = last_status;
+                        return Err(error);
+                    }
+                    hint = error.retry_after_ms;
+                    // A poll cut short by the deadline is not a failure of the provider's.
+                    if !(ran_out && error.status.is_none()) {
+                        last_error = Some(Box::new(error));
+                    }
+                }
+            }
+            if let Some(status) = pushed {
                 if let Some(done) = absorb(status, &mut last_status, &mut on_update) {
                     return Ok(done);
                 }
-                last_error = None;
-            }
-            // Cut short (or failed) while a terminal status arrived: that status decides.
-            Err(error) if cut_short => attempts += error.attempts,
-            Err(mut error) => {
-                attempts += error.attempts;
-                error.attempts = attempts;
-                let ran_out = error.kind == ErrorKind::Timeout && env.now_ms() >= deadline;
-                if error.kind == ErrorKind::Aborted || (!error.retryable && !ran_out) {
-                    error.last_status = last_status.map(Box::new);
-                    return Err(error);
-                }
-                hint = error.retry_after_ms;
-                // A poll cut short by the deadline is not a failure of the provider's.
-                if !(ran_out && error.status.is_none()) {
-                    last_error = Some(error);
-                }
             }
         }
-        if let Some(status) = pushed {
-            if let Some(done) = absorb(status, &mut last_status, &mut on_update) {
-                return Ok(done);
-            }
-        }
-        let left = deadline - env.now_ms();
+        let now = env.now_ms();
+        let left = deadline - now;
         if left > 0.0 {
-            let until = env.now_ms() + policy.delay_ms(poll, env.random(), hint).min(left);
+            let mut until = now + policy.delay_ms(poll, env.random(), hint).min(left);
             // A push wakes the sleep: a terminal status ends the wait, another is reported and
-            // the sleep goes on, a "poll now" ends the sleep.
+            // the sleep goes on, a "poll now" ends the sleep, a served status is a poll.
             loop {
                 let remaining = until - env.now_ms();
                 if remaining <= 0.0 {
@@ -128,6 +138,18 @@ pub async fn wait<E: Env>(
                                 return Ok(done);
                             }
                         }
+                        if let Some(status) = mailbox.and_then(Mailbox::take_served) {
+                            poll += 1;
+                            last_error = None;
+                            if let Some(done) = absorb(status, &mut last_status, &mut on_update) {
+                                return Ok(done);
+                            }
+                            // The whole interval, without jitter: the waits that polled for
+                            // themselves (with theirs) poll first, and keep serving this one.
+                            let left = deadline - env.now_ms();
+                            until =
+                                env.now_ms() + policy.delay_ms(poll, 1.0, None).min(left.max(0.0));
+                        }
                         if mailbox.is_some_and(Mailbox::take_poll_now) {
                             break;
                         }
@@ -135,11 +157,11 @@ pub async fn wait<E: Env>(
                     Err(_) => {
                         let mut error = Error::new(
                             ErrorKind::Aborted,
-                            call.config.provider,
+                            provider,
                             "The wait was aborted by its AbortSignal; nothing more was sent.",
                         );
                         error.attempts = attempts;
-                        error.last_status = last_status.map(Box::new);
+                        error.last_status = last_status;
                         return Err(error);
                     }
                 }
@@ -147,7 +169,8 @@ pub async fn wait<E: Env>(
         }
         if env.now_ms() >= deadline {
             return Err(ran_out(
-                call,
+                provider,
+                &call,
                 policy,
                 poll,
                 attempts,
@@ -158,15 +181,15 @@ pub async fn wait<E: Env>(
     }
 }
 
-/// Takes in a status the wait learned (by polling, or pushed to it): reports it when it
+/// Takes in a status the wait learned (by polling, pushed or served to it): reports it when it
 /// changed, and returns it when it is terminal; otherwise it becomes the last status.
 fn absorb(
     status: TokenStatus,
-    last_status: &mut Option<TokenStatus>,
+    last_status: &mut Option<Box<TokenStatus>>,
     on_update: &mut impl FnMut(&TokenStatus),
 ) -> Option<TokenStatus> {
     if last_status
-        .as_ref()
+        .as_deref()
         .is_none_or(|last| status.changed_from(last))
     {
         on_update(&status);
@@ -174,22 +197,23 @@ fn absorb(
     if status.terminal() {
         return Some(status);
     }
-    *last_status = Some(status);
+    *last_status = Some(Box::new(status));
     None
 }
 
 /// The error of a wait that reached its deadline.
 fn ran_out(
+    provider: Provider,
     call: &Call<'_>,
     policy: &WaitPolicy,
     polls: u32,
     attempts: u32,
-    last_status: Option<TokenStatus>,
-    last_error: Option<Error>,
+    last_status: Option<Box<TokenStatus>>,
+    last_error: Option<Box<Error>>,
 ) -> Error {
     let mut message = String::with_capacity(240);
     message.push_str("Gave up waiting for ");
-    message.push_str(call.subject);
+    call.subject.push_to(&mut message);
     message.push_str(" after ");
     push_ms(&mut message, policy.deadline_ms);
     message.push_str(" ms (");
@@ -210,18 +234,18 @@ fn ran_out(
         (None, None) => message.push_str("no status was obtained."),
     }
     message.push_str(" Wait longer (deadlineMs), or check on it later.");
-    let mut error = Error::new(ErrorKind::Timeout, call.config.provider, message);
+    let mut error = Error::new(ErrorKind::Timeout, provider, message);
     error.retryable = true;
     error.attempts = attempts;
-    error.last_status = last_status.map(Box::new);
-    error.cause = last_error.map(Box::new);
+    error.last_status = last_status;
+    error.cause = last_error;
     error
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::call::Transport;
+    use crate::call::Subject;
     use crate::call::testing::*;
     use crate::config::{Auth, ClientConfig};
     use crate::http::Response;
@@ -265,19 +289,22 @@ mod tests {
         policy: &WaitPolicy,
         updates: &RefCell<Vec<String>>,
     ) -> Result<TokenStatus, Error> {
-        let config = config();
+        let request = std::rc::Rc::new(tokenio::result_request(&env.config, ID).unwrap());
         let call = Call {
-            config: &config,
-            request: tokenio::result_request(&config, ID).unwrap(),
-            subject: "token request \"rq:w:1\"",
+            request: &request,
+            subject: Subject {
+                what: "token request",
+                id: ID,
+            },
             timeout_ms: 30_000.0,
             deadline_ms: None,
+            listing: None,
         };
-        block_on(wait(
+        env.run(wait(
             env,
-            &call,
+            call,
             policy,
-            |r| tokenio::parse_result(ID, r),
+            |r| tokenio::parse_result(ID, &r.response),
             |s| {
                 updates
                     .borrow_mut()
@@ -288,13 +315,16 @@ mod tests {
 
     #[test]
     fn polls_until_terminal_and_reports_only_changes() {
-        let env = FakeEnv::new(vec![
-            Step::Answer(200, &[], PENDING),
-            Step::Answer(200, &[], PENDING),
-            Step::Answer(200, &[], ON_HOLD),
-            Step::Answer(200, &[], PENDING),
-            Step::Answer(200, &[], PROCESSED),
-        ]);
+        let env = FakeEnv::new(
+            config(),
+            vec![
+                Step::Answer(200, &[], PENDING),
+                Step::Answer(200, &[], PENDING),
+                Step::Answer(200, &[], ON_HOLD),
+                Step::Answer(200, &[], PENDING),
+                Step::Answer(200, &[], PROCESSED),
+            ],
+        );
         let updates = RefCell::new(Vec::new());
         let status = run(&env, &policy(600_000.0), &updates).unwrap();
         assert_eq!(status.state, TokenState::Succeeded);
@@ -308,7 +338,7 @@ mod tests {
 
     #[test]
     fn failed_and_expired_resolve() {
-        let env = FakeEnv::new(vec![Step::Answer(200, &[], REJECTED)]);
+        let env = FakeEnv::new(config(), vec![Step::Answer(200, &[], REJECTED)]);
         let updates = RefCell::new(Vec::new());
         let status = run(&env, &policy(10_000.0), &updates).unwrap();
         assert_eq!(status.state, TokenState::Failed);
@@ -317,7 +347,10 @@ mod tests {
 
     #[test]
     fn deadline_rejects_with_the_last_status() {
-        let env = FakeEnv::new((0..20).map(|_| Step::Answer(200, &[], PENDING)).collect());
+        let env = FakeEnv::new(
+            config(),
+            (0..20).map(|_| Step::Answer(200, &[], PENDING)).collect(),
+        );
         let updates = RefCell::new(Vec::new());
         let error = run(&env, &policy(5000.0), &updates).unwrap_err();
         assert_eq!(error.kind, ErrorKind::Timeout);
@@ -327,19 +360,22 @@ mod tests {
         // 750 + 1500 + 2750 (cut to the deadline): three polls, three requests.
         assert_eq!(env.sent.borrow().len(), 3);
         assert_eq!(error.attempts, 3);
-        assert_eq!(env.now.get(), 5000.0);
+        assert_eq!(env.clock.now(), 5000.0);
         assert_eq!(updates.borrow().len(), 1);
     }
 
     #[test]
     fn transient_failures_do_not_end_the_wait() {
-        let env = FakeEnv::new(vec![
-            Step::Answer(503, &[], ""),
-            Step::Answer(503, &[], ""),
-            Step::Fail(Transport::Network("reset".into())),
-            Step::Fail(Transport::Network("reset".into())),
-            Step::Answer(200, &[], PROCESSED),
-        ]);
+        let env = FakeEnv::new(
+            config(),
+            vec![
+                Step::Answer(503, &[], ""),
+                Step::Answer(503, &[], ""),
+                Step::Fail("reset"),
+                Step::Fail("reset"),
+                Step::Answer(200, &[], PROCESSED),
+            ],
+        );
         let updates = RefCell::new(Vec::new());
         let status = run(&env, &policy(60_000.0), &updates).unwrap();
         assert_eq!(status.state, TokenState::Succeeded);
@@ -349,6 +385,7 @@ mod tests {
     #[test]
     fn deadline_after_failures_carries_the_last_failure() {
         let env = FakeEnv::new(
+            config(),
             (0..20)
                 .map(|_| {
                     Step::Answer(
@@ -374,10 +411,13 @@ mod tests {
     #[test]
     fn permanent_failures_end_the_wait_at_once() {
         for status in [400, 401, 403, 404, 405, 422, 501] {
-            let env = FakeEnv::new(vec![
-                Step::Answer(200, &[], PENDING),
-                Step::Answer(status, &[], ""),
-            ]);
+            let env = FakeEnv::new(
+                config(),
+                vec![
+                    Step::Answer(200, &[], PENDING),
+                    Step::Answer(status, &[], ""),
+                ],
+            );
             let updates = RefCell::new(Vec::new());
             let error = run(&env, &policy(60_000.0), &updates).unwrap_err();
             assert_eq!(error.status, Some(status));
@@ -388,11 +428,14 @@ mod tests {
 
     #[test]
     fn retry_after_stretches_the_poll_interval() {
-        let env = FakeEnv::new(vec![
-            Step::Answer(429, &[("retry-after", "9")], ""),
-            Step::Answer(429, &[("retry-after", "9")], ""),
-            Step::Answer(200, &[], PROCESSED),
-        ]);
+        let env = FakeEnv::new(
+            config(),
+            vec![
+                Step::Answer(429, &[("retry-after", "9")], ""),
+                Step::Answer(429, &[("retry-after", "9")], ""),
+                Step::Answer(200, &[], PROCESSED),
+            ],
+        );
         let updates = RefCell::new(Vec::new());
         run(&env, &policy(60_000.0), &updates).unwrap();
         // In-call retry capped by maxDelayMs (1000), then the poll waits the full 9 s.
@@ -401,24 +444,30 @@ mod tests {
 
     #[test]
     fn the_deadline_bounds_an_attempt_in_flight() {
-        let env = FakeEnv::new(vec![Step::Slow(
-            60_000.0,
-            Box::new(Step::Answer(200, &[], PENDING)),
-        )]);
+        let env = FakeEnv::new(
+            config(),
+            vec![Step::Slow(
+                60_000.0,
+                Box::new(Step::Answer(200, &[], PENDING)),
+            )],
+        );
         let updates = RefCell::new(Vec::new());
         let error = run(&env, &policy(2000.0), &updates).unwrap_err();
         assert_eq!(error.kind, ErrorKind::Timeout);
-        assert_eq!(env.sent.borrow()[0].1, 2000.0);
-        assert_eq!(env.now.get(), 2000.0);
+        assert_eq!(env.timeouts.borrow()[0], 2000.0);
+        assert_eq!(env.clock.now(), 2000.0);
         assert!(error.cause.is_none());
     }
 
     #[test]
     fn aborts_end_the_wait_with_the_last_status() {
-        let env = FakeEnv::new(vec![
-            Step::Answer(200, &[], PENDING),
-            Step::Answer(200, &[], PENDING),
-        ]);
+        let env = FakeEnv::new(
+            config(),
+            vec![
+                Step::Answer(200, &[], PENDING),
+                Step::Answer(200, &[], PENDING),
+            ],
+        );
         env.abort_after_sends.set(Some(1));
         let updates = RefCell::new(Vec::new());
         let error = run(&env, &policy(60_000.0), &updates).unwrap_err();
@@ -432,11 +481,14 @@ mod tests {
 
     #[test]
     fn unknown_is_not_terminal() {
-        let env = FakeEnv::new(vec![
-            Step::Answer(200, &[], ON_HOLD),
-            Step::Answer(200, &[], ON_HOLD),
-            Step::Answer(200, &[], PROCESSED),
-        ]);
+        let env = FakeEnv::new(
+            config(),
+            vec![
+                Step::Answer(200, &[], ON_HOLD),
+                Step::Answer(200, &[], ON_HOLD),
+                Step::Answer(200, &[], PROCESSED),
+            ],
+        );
         let updates = RefCell::new(Vec::new());
         let status = run(&env, &policy(60_000.0), &updates).unwrap();
         assert_eq!(status.state, TokenState::Succeeded);
@@ -457,7 +509,7 @@ mod tests {
     }
 
     fn waiting(script: Vec<Step>) -> FakeEnv {
-        FakeEnv::new(script).waiting(WaitKey {
+        FakeEnv::new(config(), script).waiting(WaitKey {
             id: ID.into(),
             payment_method_id: None,
         })
@@ -481,7 +533,7 @@ mod tests {
         assert_eq!(*updates.borrow(), ["PENDING", "PROCESSED"]);
         assert_eq!(env.reached.get(), 1);
         // Resolved when the push came, not when the slow answer would have.
-        assert_eq!(env.now.get(), 750.0);
+        assert_eq!(env.clock.now(), 750.0);
     }
 
     #[test]
@@ -496,7 +548,7 @@ mod tests {
         assert_eq!(*updates.borrow(), ["PENDING", "REJECTED"]);
         assert_eq!(env.sent.borrow().len(), 1, "no poll after the push");
         assert_eq!(
-            env.now.get(),
+            env.clock.now(),
             375.0,
             "halfway through the first 750 ms sleep"
         );
@@ -545,36 +597,33 @@ mod tests {
         env.sleep_pushes
             .borrow_mut()
             .push_back(Some(Push::PollNow("pm")));
-        let env = FakeEnv {
-            mailbox: Some(env.waits.register(WaitKey {
-                id: ID.into(),
-                payment_method_id: Some("pm".into()),
-            })),
-            ..env
-        };
+        let env = env.waiting(WaitKey {
+            id: ID.into(),
+            payment_method_id: Some("pm".into()),
+        });
         let updates = RefCell::new(Vec::new());
         run(&env, &policy(600_000.0), &updates).unwrap();
         assert_eq!(env.sent.borrow().len(), 2);
-        assert_eq!(env.now.get(), 375.0, "polled halfway through the sleep");
+        assert_eq!(env.clock.now(), 375.0, "polled halfway through the sleep");
         assert_eq!(env.reached.get(), 1);
     }
 
     #[test]
     fn a_poll_now_during_a_poll_is_served_by_it() {
-        let env = FakeEnv::new(vec![
-            Step::Push(
-                Box::new(Push::PollNow("pm")),
-                Box::new(Step::Answer(200, &[], PENDING)),
-            ),
-            Step::Answer(200, &[], PROCESSED),
-        ]);
-        let env = FakeEnv {
-            mailbox: Some(env.waits.register(WaitKey {
-                id: ID.into(),
-                payment_method_id: Some("pm".into()),
-            })),
-            ..env
-        };
+        let env = FakeEnv::new(
+            config(),
+            vec![
+                Step::Push(
+                    Box::new(Push::PollNow("pm")),
+                    Box::new(Step::Answer(200, &[], PENDING)),
+                ),
+                Step::Answer(200, &[], PROCESSED),
+            ],
+        );
+        let env = env.waiting(WaitKey {
+            id: ID.into(),
+            payment_method_id: Some("pm".into()),
+        });
         let updates = RefCell::new(Vec::new());
         run(&env, &policy(600_000.0), &updates).unwrap();
         assert_eq!(*env.slept.borrow(), [750.0], "the sleep was not skipped");
@@ -591,5 +640,143 @@ mod tests {
         let status = run(&env, &policy(600_000.0), &updates).unwrap();
         assert_eq!(status, *done);
         assert!(env.sent.borrow().is_empty());
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Waits on several tokens of one Gr4vy payment method share each round's list
+
+    /// A Gr4vy list of `tokens` tokens of "pm", all in `status`, taking 50 ms to answer.
+    fn listed(tokens: usize, status: &str) -> Step {
+        let items: Vec<String> = (0..tokens)
+            .map(|i| {
+                format!(r#"{{"id":"t{i}","status":"{status}","payment_method_id":"pm","token":"tok-{i}"}}"#)
+            })
+            .collect();
+        let body: &'static str = Box::leak(format!(r#"{{"items":[{}]}}"#, items.join(",")).into());
+        Step::Slow(50.0, Box::new(Step::Answer(200, &[], body)))
+    }
+
+    fn gr4vy_config() -> ClientConfig {
+        let mut config = ClientConfig::new(Provider::Gr4vy, "http://sim/gr4vy".into());
+        config.retry = RetryPolicy::DISABLED;
+        config
+    }
+
+    /// `n` waits on tokens t0..t(n-1) of "pm" on one client, started together, each with its
+    /// own jitter; their results and onUpdate reports.
+    fn gr4vy_waits(
+        script: Vec<Step>,
+        n: usize,
+    ) -> (FakeEnv, Vec<Result<TokenStatus, Error>>, Vec<Vec<String>>) {
+        let client = FakeEnv::new(gr4vy_config(), script);
+        let ids: Vec<String> = (0..n).map(|i| format!("t{i}")).collect();
+        let waits: Vec<FakeEnv> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let mut env = FakeEnv::caller(&client.io).waiting(WaitKey {
+                    id: id.as_str().into(),
+                    payment_method_id: Some("pm".into()),
+                });
+                env.random = i as f64 / n as f64;
+                env
+            })
+            .collect();
+        let request = std::rc::Rc::new(
+            crate::providers::gr4vy::list_request(&client.config, "pm", None).unwrap(),
+        );
+        let updates: Vec<RefCell<Vec<String>>> = (0..n).map(|_| RefCell::new(Vec::new())).collect();
+        let runs = waits
+            .iter()
+            .zip(&ids)
+            .zip(&updates)
+            .map(|((env, id), updates)| {
+                let request = &request;
+                async move {
+                    let call = Call {
+                        request,
+                        subject: Subject {
+                            what: "payment service token",
+                            id,
+                        },
+                        timeout_ms: 30_000.0,
+                        deadline_ms: None,
+                        listing: Some("pm"),
+                    };
+                    wait(
+                        env,
+                        call,
+                        &policy(600_000.0),
+                        |r| crate::providers::gr4vy::parse_one_of_list(&r.response, "pm", id),
+                        |s| updates.borrow_mut().push(s.state.as_str().to_owned()),
+                    )
+                    .await
+                }
+            })
+            .collect();
+        let results = client.run(all(runs));
+        drop(waits);
+        (
+            client,
+            results,
+            updates.into_iter().map(RefCell::into_inner).collect(),
+        )
+    }
+
+    #[test]
+    fn waits_on_one_payment_method_share_each_rounds_list() {
+        let (client, results, updates) = gr4vy_waits(
+            vec![
+                listed(5, "processing"),
+                listed(5, "processing"),
+                listed(5, "processing"),
+                listed(5, "succeeded"),
+            ],
+            5,
+        );
+        for (i, result) in results.iter().enumerate() {
+            let status = result.as_ref().unwrap();
+            assert_eq!(status.id, format!("t{i}"), "each its own token");
+            assert_eq!(status.token.as_deref(), Some(format!("tok-{i}").as_str()));
+            assert_eq!(updates[i], ["pending", "succeeded"]);
+        }
+        // The first round's five reads shared one request; every later round one poller's
+        // list served the four others (without sharing: 4 requests per round).
+        assert_eq!(client.sent.borrow().len(), 4);
+        assert_eq!(client.served.get(), 3 * 4);
+        assert!(client.waits.is_empty());
+    }
+
+    #[test]
+    fn a_served_status_counts_as_a_poll() {
+        let (client, results, _) = gr4vy_waits(
+            vec![
+                listed(2, "processing"),
+                listed(2, "processing"),
+                listed(2, "failed"),
+            ],
+            2,
+        );
+        assert!(
+            results
+                .iter()
+                .all(|r| r.as_ref().unwrap().state == TokenState::Failed)
+        );
+        assert_eq!(client.sent.borrow().len(), 3);
+        // t0 (jitter 0) polls at 500 (delay 1 of 1000 ms) and serves t1, which had slept till
+        // 750: t1 starts over at 550 with delay 2 (of 2000 ms) and is served again.
+        assert_eq!(client.served.get(), 2);
+    }
+
+    #[test]
+    fn a_list_without_the_token_serves_nothing_and_the_wait_finds_out_itself() {
+        // The list holds t0 only: t1's first poll (shared with t0's) finds it is not there.
+        let (client, results, _) =
+            gr4vy_waits(vec![listed(1, "processing"), listed(1, "succeeded")], 2);
+        assert_eq!(results[0].as_ref().unwrap().state, TokenState::Succeeded);
+        let error = results[1].as_ref().unwrap_err();
+        assert_eq!((error.kind, error.attempts), (ErrorKind::NotFound, 1));
+        assert_eq!(client.sent.borrow().len(), 2);
+        assert_eq!(client.served.get(), 0);
     }
 }

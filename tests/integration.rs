@@ -589,9 +589,8 @@ fn with_bearer_function(provider: P, function: &Function) -> JsValue {
     options
 }
 
-#[wasm_bindgen_test]
-async fn bearer_function_is_called_once_per_attempt() {
-    // Token.io: a 503, then success: two attempts, two calls.
+/// A Token.io client whose `bearerToken` function counts its calls.
+fn counting_bearer_client() -> (Client, Rc<Cell<u32>>) {
     let calls = Rc::new(Cell::new(0u32));
     let counter = calls.clone();
     let bearer = function(move || {
@@ -601,6 +600,13 @@ async fn bearer_function_is_called_once_per_attempt() {
     let client = P::TokenIo
         .try_client(&with_bearer_function(P::TokenIo, &bearer))
         .unwrap_or_else(|e| panic!("{}", describe(&e)));
+    (client, calls)
+}
+
+#[wasm_bindgen_test]
+async fn bearer_function_is_called_once_per_attempt() {
+    // Token.io: a 503, then success: two attempts, two calls.
+    let (client, calls) = counting_bearer_client();
     let target = P::TokenIo.target("pending", 0).await;
     fault(&target.key, r#"[{"status":503}]"#).await;
     let status = resolves(client.get(&target.key), "retried call").await;
@@ -2398,4 +2404,248 @@ async fn notify_reports_to_and_ends_waits_at_once() {
     );
     let error = rejects(waiting, "still waiting").await;
     assert_error(&error, "timeout", "tokenio", "the wait ran out untouched");
+}
+
+// ---------------------------------------------------------------------------------------------
+// At scale: identical reads in flight share one request; Gr4vy waits share each round's list
+
+/// Lookups of `target` on `client`, started together, each with its own call options; their
+/// outcomes are watched from the start (so that an early rejection is handled at once).
+fn lookups(client: &Client, target: &Target, options: &[JsValue]) -> Vec<Watched> {
+    options
+        .iter()
+        .map(|o| Watched::new(client.lookup(&JsValue::from_str(&target.key), o)))
+        .collect()
+}
+
+/// A promise whose outcome is observed from the moment it exists.
+struct Watched(wasm_bindgen_futures::JsFuture);
+
+impl Watched {
+    fn new(promise: Promise) -> Watched {
+        Watched(wasm_bindgen_futures::JsFuture::from(promise))
+    }
+
+    async fn resolves(self, what: &str) -> JsValue {
+        self.0
+            .await
+            .unwrap_or_else(|e| panic!("{what}: expected success, got {}", describe(&e)))
+    }
+
+    async fn rejects(self, what: &str) -> JsValue {
+        match self.0.await {
+            Ok(value) => panic!("{what}: expected a rejection, got {}", stringify(&value)),
+            Err(error) => error,
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn identical_concurrent_reads_share_one_request_and_each_caller_gets_its_own_copy() {
+    for provider in P::ALL {
+        let target = provider.target("pending", 0).await;
+        // The answer is held 300 ms, so that the five calls overlap.
+        fault(&target.key, r#"[{"delayMs":300}]"#).await;
+        let client = provider.client("");
+        let calls = lookups(&client, &target, &vec![JsValue::UNDEFINED; 5]);
+        let mut values = Vec::new();
+        for call in calls {
+            values.push(call.resolves("shared read").await);
+        }
+        assert_eq!(log(&target.key).await.len(), 1, "{provider:?}: one request");
+        let statuses: Vec<JsValue> = values
+            .iter()
+            .map(|v| target.assert_found(v, "shared read"))
+            .collect();
+        // Each caller has its own object: changing one changes no other.
+        set(&statuses[0], "state", &JsValue::from_str("mine"));
+        for status in &statuses[1..] {
+            assert_state(status, "pending", false, "an untouched copy");
+            assert!(!Object::is(status, &statuses[0]));
+        }
+        // Once answered, the next read sends its own request.
+        resolves(client.get(&target.key), "a later read").await;
+        assert_eq!(log(&target.key).await.len(), 2, "{provider:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_caller_aborting_or_timing_out_never_fails_the_others() {
+    for provider in P::ALL {
+        let target = provider.target("pending", 0).await;
+        fault(&target.key, r#"[{"delayMs":600}]"#).await;
+        let client = provider.client(r#"{"retry":false}"#);
+        let controller = AbortController::new().unwrap();
+        let calls = lookups(
+            &client,
+            &target,
+            &[
+                call_options("", Some(&controller.signal())),
+                call_options(r#"{"timeoutMs":200}"#, None),
+                JsValue::UNDEFINED,
+            ],
+        );
+        wait_for_log(&target.key, 1).await;
+        sleep(50.0).await;
+        controller.abort();
+        let mut calls = calls.into_iter();
+        let aborted = calls.next().unwrap().rejects("the aborted caller").await;
+        assert_error(&aborted, "aborted", provider.name(), "the aborted caller");
+        let timed_out = calls.next().unwrap().rejects("the impatient caller").await;
+        assert_error(
+            &timed_out,
+            "timeout",
+            provider.name(),
+            "the impatient caller",
+        );
+        assert_details(&timed_out, 1, true, None, "the impatient caller");
+        let value = calls.next().unwrap().resolves("the patient caller").await;
+        target.assert_found(&value, "the patient caller");
+        let entries = log(&target.key).await;
+        assert_eq!(entries.len(), 1, "{provider:?}: one request for the three");
+        assert_eq!(
+            boolean(&entries[0], "abandoned"),
+            Some(false),
+            "{provider:?}: the shared request ran to its answer"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_shared_request_is_aborted_when_every_caller_has_gone() {
+    for provider in P::ALL {
+        let target = provider.target("pending", 0).await;
+        fault(&target.key, r#"[{"delayMs":5000}]"#).await;
+        let client = provider.client("");
+        let first = AbortController::new().unwrap();
+        let second = AbortController::new().unwrap();
+        let calls = lookups(
+            &client,
+            &target,
+            &[
+                call_options("", Some(&first.signal())),
+                call_options("", Some(&second.signal())),
+            ],
+        );
+        wait_for_log(&target.key, 1).await;
+        first.abort();
+        sleep(100.0).await;
+        let entries = log(&target.key).await;
+        assert_eq!(
+            boolean(&entries[0], "abandoned"),
+            Some(false),
+            "{provider:?}: still wanted by the second caller"
+        );
+        second.abort();
+        for call in calls {
+            let error = call.rejects("aborted").await;
+            assert_error(&error, "aborted", provider.name(), "aborted");
+        }
+        let start = now();
+        loop {
+            let entries = log(&target.key).await;
+            assert_eq!(entries.len(), 1, "{provider:?}: nothing more was sent");
+            if boolean(&entries[0], "abandoned") == Some(true) {
+                break;
+            }
+            assert!(
+                now() - start < 2000.0,
+                "{provider:?}: the request was not aborted with its last caller"
+            );
+            sleep(20.0).await;
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn different_clients_or_ids_never_share() {
+    for provider in P::ALL {
+        let target = provider.target("pending", 0).await;
+        let other = provider.target("pending", 0).await;
+        fault(&target.key, r#"[{"delayMs":300,"times":2}]"#).await;
+        fault(&other.key, r#"[{"delayMs":300}]"#).await;
+        let (one, two) = (provider.client(""), provider.client(""));
+        let calls = [
+            Watched::new(one.get(&target.key)),
+            Watched::new(two.get(&target.key)),
+            Watched::new(one.get(&other.key)),
+        ];
+        for call in calls {
+            call.resolves("separate reads").await;
+        }
+        assert_eq!(
+            log(&target.key).await.len(),
+            2,
+            "{provider:?}: one per client"
+        );
+        assert_eq!(log(&other.key).await.len(), 1, "{provider:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_bearer_function_is_consulted_once_per_request_sent() {
+    let (client, calls) = counting_bearer_client();
+    let target = P::TokenIo.target("pending", 0).await;
+    fault(&target.key, r#"[{"delayMs":300}]"#).await;
+    let reads = lookups(&client, &target, &vec![JsValue::UNDEFINED; 4]);
+    for read in reads {
+        read.resolves("shared read with a bearer function").await;
+    }
+    assert_eq!(calls.get(), 1, "one token for one request");
+    assert_eq!(log(&target.key).await.len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn waits_on_tokens_of_one_gr4vy_payment_method_share_each_rounds_list() {
+    // Ten tokens of one payment method, each processing for 1.5 s then succeeded, and one token
+    // alone on another payment method with the same schedule: the lone wait's requests are the
+    // rounds a wait polls; the ten share a list per round instead of sending ten.
+    let pm = uid("pm-shared");
+    let lone_pm = uid("pm-lone");
+    let steps = r#""steps":[{"status":"processing","ms":1500},{"status":"succeeded"}]"#;
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        let view = create_flow(&format!(
+            r#"{{"provider":"gr4vy","paymentMethodId":{},{steps}}}"#,
+            quote(&pm)
+        ))
+        .await;
+        ids.push(text(&view, "id").unwrap());
+    }
+    let lone = create_flow(&format!(
+        r#"{{"provider":"gr4vy","paymentMethodId":{},{steps}}}"#,
+        quote(&lone_pm)
+    ))
+    .await;
+    let client = P::Gr4vy.client("");
+    let options = json(r#"{"intervalMs":100,"maxIntervalMs":200,"deadlineMs":20000}"#);
+    let wait = |method: &str, id: &str| {
+        client.gr4vy().wait_for_payment_service_token(
+            JsValue::from_str(method),
+            JsValue::from_str(id),
+            options.clone(),
+        )
+    };
+    let shared: Vec<Watched> = ids.iter().map(|id| Watched::new(wait(&pm, id))).collect();
+    let alone = Watched::new(wait(&lone_pm, &text(&lone, "id").unwrap()));
+    for (id, pending) in ids.iter().zip(shared) {
+        let status = pending.resolves("a shared wait").await;
+        assert_state(&status, "succeeded", true, "a shared wait");
+        assert_member(&status, "id", Some(id), "its own token");
+        let token = text(&flow_view(id).await, "token");
+        assert_member(&status, "token", token.as_deref(), "its own token");
+    }
+    assert_state(
+        &alone.resolves("the lone wait").await,
+        "succeeded",
+        true,
+        "the lone wait",
+    );
+    let rounds = log(&lone_pm).await.len();
+    let lists = log(&pm).await.len();
+    assert!(rounds >= 5, "the lone wait polled {rounds} times");
+    assert!(
+        (lists as f64) <= 1.5 * rounds as f64,
+        "{lists} list requests for ten waits over {rounds} rounds"
+    );
 }

@@ -714,6 +714,29 @@ describe('faults', () => {
     assert.deepEqual(s, [500, 502, 504, 200]);
   });
 
+  test('a request the client aborts before its delayed answer is logged as abandoned', async () => {
+    const f = await flow({ provider: 'tokenio' });
+    await faults({ id: f.id }, [{ delayMs: 2000 }]);
+    const controller = new AbortController();
+    const pending = fetch(`${base}/tokenio/token-requests/${encodeURIComponent(f.id)}/result`, {
+      headers: { authorization: 'Bearer sim-tokenio-token' },
+      signal: controller.signal,
+    }).catch((e) => e);
+    for (let i = 0; i < 100 && (await ctl(`requests?id=${encodeURIComponent(f.id)}`, undefined, 'GET')).body.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    controller.abort();
+    assert.equal((await pending).name, 'AbortError');
+    let entries = [];
+    for (let i = 0; i < 100; i++) {
+      entries = (await ctl(`requests?id=${encodeURIComponent(f.id)}`, undefined, 'GET')).body;
+      if (entries[0]?.abandoned) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(entries.length, 1);
+    assert.equal(entries[0].abandoned, true);
+  });
+
   test('drop destroys the socket: fetch rejects', async () => {
     const t = await flow({ provider: 'truemed' });
     await faults({ provider: 'truemed' }, [{ drop: true }]);
@@ -924,7 +947,8 @@ describe('control', () => {
       [1, 2, 3],
     );
     const e = all[0];
-    assert.deepEqual(Object.keys(e), ['seq', 'time', 'provider', 'method', 'rawPath', 'id', 'query', 'headers', 'body', 'auth']);
+    assert.deepEqual(Object.keys(e), ['seq', 'time', 'provider', 'method', 'rawPath', 'id', 'query', 'headers', 'body', 'auth', 'abandoned']);
+    assert.deepEqual(all.map((r) => r.abandoned), [false, false, false], 'answered in full');
     // Which credential authenticated: Truemed's API key, Gr4vy's fixed token; a refused one, none.
     assert.deepEqual(all.map((r) => r.auth), ['api-key', 'sim-token', null]);
     assert.equal(e.provider, 'truemed');

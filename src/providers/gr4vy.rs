@@ -225,7 +225,7 @@ pub fn parse_one_of_list(
 }
 
 /// Gr4vy listed the payment method's tokens and this one is not among them.
-fn not_listed(payment_method_id: &str, payment_service_token_id: &str) -> Error {
+pub fn not_listed(payment_method_id: &str, payment_service_token_id: &str) -> Error {
     let mut message = String::with_capacity(200);
     message.push_str("Gr4vy lists no payment service token \"");
     message.push_str(payment_service_token_id);

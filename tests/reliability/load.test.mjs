@@ -73,6 +73,35 @@ describe('load: 1,000 concurrent waits in Node under 20 % transient faults', () 
   });
 });
 
+describe('load: 10,000 concurrent waits in Node under 20 % transient faults', () => {
+  let sim;
+  before(async () => { sim = await startSimulatorChild(); }, { timeout: 30_000 });
+  after(async () => { await sim?.stop(); }, { timeout: 30_000 });
+
+  test('10,000 concurrent waits (Gr4vy tokens five to a payment method) each resolve with exactly their own status', { timeout: 240_000 }, async (t) => {
+    const r = await runNode(join(RELIABILITY, 'scenarios', 'load.mjs'), [sim.url, '10000', String(WARMUP), '1', '5'], {
+      flags: ['--expose-gc'],
+      timeoutMs: 230_000,
+    });
+    assert.equal(r.code, 0, show(r));
+    assert.ok(r.json, `no JSON result\n${show(r)}`);
+    const { rounds: [round], memory, events, approvals } = r.json;
+    // 0 wrong (each its own id, token, state, provider status; onUpdate never repeats or goes
+    // back), 0 lost (every wait resolves), 0 duplicated (no wait gets another's status).
+    assert.deepEqual(round.problems, [], `${round.problemCount} problem(s)`);
+    assert.equal(round.resolved, 10_000, 'every wait resolves');
+    assert.equal(round.rejected, 0, 'no wait rejects');
+    assert.deepEqual(round.states, round.expectedStates, 'exactly the scripted mix of outcomes');
+    assert.ok(round.faultShare >= 0.10, `faults actually happened: ${(round.faultShare * 100).toFixed(1)} % of ${round.requests} requests`);
+    assert.equal(approvals.failed, 0, 'every action_required flow was approved through its actionUrl');
+    assert.deepEqual(events, { unhandledRejection: [], uncaughtException: [] }, 'no unhandled rejection or uncaught exception');
+    const growth = memory.peakWasm - memory.afterWarmup.wasm;
+    t.diagnostic(`${round.waits} waits in ${round.ms} ms; ${round.requests} requests (${round.requestsPerWait.toFixed(2)} per wait); ` +
+      `fault share ${(round.faultShare * 100).toFixed(1)} %; states ${JSON.stringify(round.states)}; ` +
+      `wasm memory grew ${mb(growth)} MB (${(growth / 10_000).toFixed(0)} bytes per wait); peak JS heap ${mb(memory.peakHeap)} MB`);
+  });
+});
+
 describe('load: a permanent fault ends a wait, the next wait on the same client is unharmed', () => {
   let sim;
   let api;

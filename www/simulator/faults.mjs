@@ -185,6 +185,7 @@ export function applyFault(ctx, fault, kit) {
   }
   kit.say(`${ctx.method} ${ctx.rawPath} -> fault ${fault.drop ? 'drop' : fault.malformed ?? fault.status ?? 'delay'}`);
   if (fault.drop) {
+    ctx.dropped = true;
     ctx.req.socket?.destroy();
     return;
   }

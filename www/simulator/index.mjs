@@ -197,7 +197,7 @@ export function createSimulator(options = {}) {
     if (ctx.rawQuery) for (const [k, v] of new URLSearchParams(ctx.rawQuery)) query[k] = v;
     ctx.query = query;
     ctx.auth = checkCredentials ? ctx.impl.authenticate(ctx, auth) : null;
-    log.record({
+    const entry = {
       seq: ++seq,
       time: new Date().toISOString(),
       provider: ctx.provider,
@@ -208,6 +208,12 @@ export function createSimulator(options = {}) {
       headers: { ...ctx.req.headers },
       body: ctx.body,
       auth: ctx.auth?.method ?? null,
+      abandoned: false,
+    };
+    log.record(entry);
+    // The client went away (aborted the request) before the whole answer was sent.
+    ctx.res.on('close', () => {
+      if (!ctx.res.writableFinished && !ctx.dropped) entry.abandoned = true;
     });
 
     const fault = faults.take(ctx);

@@ -27,9 +27,11 @@ const gr4vy = new Gr4vyClient({ ...common, baseUrl: `${url}/gr4vy`, bearerToken:
 const tokenio = new TokenIoClient({ ...common, baseUrl: `${url}/tokenio`, basicCredentials: 'c2ltOnRva2VuaW8=' });
 const tokenioBearer = new TokenIoClient({ ...common, baseUrl: `${url}/tokenio`, bearerToken: async () => 'sim-tokenio-token' });
 
-// A few flows per provider, created once and read over and over.
+// A few flows per provider and chain, created once and read over and over. Each chain reads its
+// own (and its own missing ids): identical reads in flight would share one request, and this
+// scenario counts one request per HTTP call.
 const flows = { truemed: [], gr4vy: [], tokenio: [] };
-for (let i = 0; i < 8; i++) {
+for (let i = 0; i < 8 * CHAINS; i++) {
   flows.truemed.push(await control('POST', '/_sim/flows', { provider: 'truemed', outcome: 'succeeded', pendingPolls: 0 }));
   flows.gr4vy.push(await control('POST', '/_sim/flows', { provider: 'gr4vy', outcome: 'succeeded', pendingPolls: 0 }));
   flows.tokenio.push(await control('POST', '/_sim/flows', { provider: 'tokenio', outcome: 'rejected', pendingPolls: 0 }));
@@ -46,17 +48,17 @@ const emptyBearer = new TokenIoClient({ ...common, baseUrl: `${url}/tokenio`, be
  * arguments (a bad id, a bearer function returning ''), 2 aborted (a call, a wait); 6 requests.
  */
 function call(n, c) {
-  const t = flows.tokenio[(n + c) % 8];
-  const m = flows.truemed[(n + c) % 8];
-  const g = flows.gr4vy[(n + c) % 8];
+  const t = flows.tokenio[c * 8 + (n % 8)];
+  const m = flows.truemed[c * 8 + (n % 8)];
+  const g = flows.gr4vy[c * 8 + (n % 8)];
   const k = Math.floor(n / 10);
   switch (n % 10) {
     case 0: return [tokenio.getTokenRequestResult(t.id), 'ok', t.id];
     case 1: return [truemed.getProvisionTokenRequest(m.id), 'ok', m.id];
     case 2: return [gr4vy.getPaymentServiceToken(g.paymentMethodId, g.id), 'ok', g.id];
     case 3: return [tokenioBearer.getTokenRequestResult(t.id), 'ok', t.id];
-    case 4: return [(k % 2 ? truemed.getProvisionTokenRequest(`ptr_missing_${n}`) : tokenio.getTokenRequestResult(`rq:missing:${n}`)), 'not_found'];
-    case 5: return [gr4vy.getPaymentServiceToken(g.paymentMethodId, `missing-${n}`), 'not_found'];
+    case 4: return [(k % 2 ? truemed.getProvisionTokenRequest(`ptr_missing_${c}_${n}`) : tokenio.getTokenRequestResult(`rq:missing:${c}x${n}`)), 'not_found'];
+    case 5: return [gr4vy.getPaymentServiceToken(g.paymentMethodId, `missing-${c}-${n}`), 'not_found'];
     case 6: {
       const bad = BAD_IDS[(k + c) % BAD_IDS.length];
       const clients = [() => tokenio.getTokenRequestResult(bad), () => truemed.getProvisionTokenRequest(bad),

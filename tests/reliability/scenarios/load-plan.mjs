@@ -41,8 +41,12 @@ export const CASES = {
 
 const PROVIDERS = ['truemed', 'gr4vy', 'tokenio'];
 
-/** `n` flow specs spread evenly over the providers, outcomes and pendingPolls 0..3. */
-export function planFlows(n, tag) {
+/**
+ * `n` flow specs spread evenly over the providers, outcomes and pendingPolls 0..3. With
+ * `tokensPerMethod`, that many consecutive Gr4vy tokens share one payment method (so their
+ * waits share lists); otherwise each has its own.
+ */
+export function planFlows(n, tag, { tokensPerMethod = 1 } = {}) {
   const out = [];
   for (let i = 0; i < n; i++) {
     const provider = PROVIDERS[i % 3];
@@ -50,9 +54,10 @@ export function planFlows(n, tag) {
     const k = Math.floor(i / 3);
     const c = cases[k % cases.length];
     const pendingPolls = Math.floor(k / cases.length) % 4;
+    const method = provider === 'gr4vy' && tokensPerMethod > 1 ? { paymentMethodId: `${tag}-pm-${Math.floor(k / tokensPerMethod)}` } : {};
     out.push({
       index: i,
-      spec: { provider, outcome: c.outcome, pendingPolls, id: provider === 'gr4vy' ? undefined : `${tag}-${provider}-${i}` },
+      spec: { provider, outcome: c.outcome, pendingPolls, id: provider === 'gr4vy' ? undefined : `${tag}-${provider}-${i}`, ...method },
       expect: { state: c.state, providerStatus: c.providerStatus, approve: c.approve === true },
     });
   }

@@ -1,12 +1,13 @@
 // Load scenario, run as a child by load.test.mjs:
-//   node --expose-gc load.mjs <simulatorUrl> <waits> <warmup> <rounds>
+//   node --expose-gc load.mjs <simulatorUrl> <waits> <warmup> <rounds> [<gr4vyTokensPerMethod>]
 // Sets 20 % transient fault rates, runs a warm-up round of <warmup> waits, then <rounds> rounds
 // of <waits> concurrent waits spread over the three providers, checks every result, and prints
 // one JSON line of findings (memory measured after forced GCs).
 import { PKG_NODE, wasmMemoryBytes as __memoryBytes, Sim } from '../support/harness.mjs';
 import { CLIENT_OPTIONS, FAULT_RATES, checkWait, planFlows, startWait } from './load-plan.mjs';
 
-const [url, waitsArg = '1000', warmupArg = '50', roundsArg = '2'] = process.argv.slice(2);
+const [url, waitsArg = '1000', warmupArg = '50', roundsArg = '2', perMethodArg = '1'] = process.argv.slice(2);
+const TOKENS_PER_METHOD = Number(perMethodArg);
 const ROUNDS = Number(roundsArg);
 const WAITS = Number(waitsArg);
 const WARMUP = Number(warmupArg);
@@ -43,7 +44,7 @@ const clients = {
 const approvals = { sent: 0, failed: 0 };
 
 async function round(n, tag) {
-  const plan = planFlows(n, tag);
+  const plan = planFlows(n, tag, { tokensPerMethod: TOKENS_PER_METHOD });
   const flows = await mapLimit(plan, 32, (item) => control('POST', '/_sim/flows', item.spec));
   // The log keeps the last 10,000 requests: note where it stands, then clear it for this round
   // (sequence numbers go on), so that the per-id counts below cover the whole round.
@@ -58,7 +59,14 @@ async function round(n, tag) {
   // Simulator-side accounting: every provider request either read the flow (a normal answer)
   // or was answered by a fault (or cut off by the client before its delayed answer).
   const views = await mapLimit(flows, 32, (f) => control('GET', `/_sim/flows/${encodeURIComponent(f.id)}`));
-  const reads = views.reduce((sum, v) => sum + v.reads, 0);
+  // Normal answers: each read of a flow, except that one Gr4vy list reads every token of its
+  // payment method at once (the reads of any one of them count its lists).
+  const answered = new Map();
+  views.forEach((v, i) => {
+    const key = flows[i].provider === 'gr4vy' ? `pm:${flows[i].paymentMethodId}` : `id:${flows[i].id}`;
+    answered.set(key, Math.max(answered.get(key) ?? 0, v.reads));
+  });
+  const reads = [...answered.values()].reduce((sum, n) => sum + n, 0);
   const requests = after - before;
   const perId = new Map();
   for (const e of log) if (e.seq > before) perId.set(e.id, (perId.get(e.id) ?? 0) + 1);
@@ -67,11 +75,14 @@ async function round(n, tag) {
   const retriedWaits = flows.filter((f, i) => perWait[i] > views[i].reads).length;
   const states = {};
   for (const r of results) if (r.ok) states[r.status.state] = (states[r.status.state] ?? 0) + 1;
+  const expectedStates = {};
+  for (const item of plan) expectedStates[item.expect.state] = (expectedStates[item.expect.state] ?? 0) + 1;
   return {
     waits: n,
     resolved: results.filter((r) => r.ok).length,
     rejected: results.filter((r) => !r.ok).length,
     states,
+    expectedStates,
     problems: problems.slice(0, 20),
     problemCount: problems.length,
     ms: Math.round(ms),
