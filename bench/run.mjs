@@ -101,7 +101,7 @@ async function size() {
     const named = join(out, 'named');
     execFileSync('wasm-bindgen', ['--target', 'web', '--no-typescript', '--keep-debug', '--out-dir', named,
       join(root, 'target', 'wasm32-unknown-unknown', 'release', 'token_status.wasm')]);
-    execFileSync('wasm-opt', ['-g', '-Oz', '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
+    execFileSync('wasm-opt', ['-g', '-Oz', '--converge', '--low-memory-unused', '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
       '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue',
       join(named, 'token_status_bg.wasm'), '-o', join(named, 'opt.wasm')]);
     const top = execFileSync('twiggy', ['top', '-n', '15', join(named, 'opt.wasm')], { encoding: 'utf8' });

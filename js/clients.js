@@ -4,7 +4,6 @@
 // `provideCore` (at once, or as a promise) and never awaits at top level.
 import { TokenStatusError } from './error.js';
 import { callArgs, checkId, clientSettings, invalid, listFilter, provisionArgs, webhookOptions } from './options.js';
-import { readWebhook } from './webhook-input.js';
 
 /** The loaded core's exports, once ready. */
 let core;
@@ -12,6 +11,11 @@ let core;
 let loading;
 /** Why the core could not be loaded: `{ kind, message, cause }`. */
 let failure;
+/**
+ * Reads a webhook delivery into the core's arguments (js/webhook-input.js): given by the server
+ * entries only, so that the browser bundle, whose core cannot verify webhooks, leaves it out.
+ */
+let readWebhook;
 
 function ready(exports) {
   exports.__setErrorClass(TokenStatusError);
@@ -20,9 +24,11 @@ function ready(exports) {
 
 /**
  * Gives the shell its core: the wasm-bindgen exports, or a promise of them that rejects with
- * `{ kind, message, cause }` when loading failed. Called once by each entry file.
+ * `{ kind, message, cause }` when loading failed; and, for a server build, the webhook reader.
+ * Called once by each entry file.
  */
-export function provideCore(source) {
+export function provideCore(source, webhookReader) {
+  readWebhook = webhookReader;
   if (typeof source?.then !== 'function') return ready(source);
   loading = source.then(ready, (reason) => {
     failure = reason;

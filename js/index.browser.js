@@ -1,6 +1,7 @@
 // token-status for browsers, bundlers and Deno. Importing starts fetching the .wasm and returns
 // at once (no top-level await); calls made before it has loaded wait for it.
-import init, * as wasm from './web/token_status.js';
+// Named imports only, so that a bundler leaves out the glue's exports the shell never uses.
+import init, { Core, __setErrorClass } from './web/token_status.js';
 import { provideCore } from './clients.js';
 import { notOurModule, unreachable } from './load-errors.js';
 
@@ -21,7 +22,7 @@ async function load() {
   } catch (error) {
     throw { kind: 'invalid_response', message: notOurModule(url.href, error?.message || String(error)), cause: error };
   }
-  return wasm;
+  return { Core, __setErrorClass };
 }
 
 provideCore(load());

@@ -4,6 +4,7 @@ import { initSync } from './server/token_status.js';
 import * as wasm from './server/token_status.js';
 import module from './server/token_status_bg.wasm';
 import { coreFailed, provideCore } from './clients.js';
+import { readWebhook } from './webhook-input.js';
 import { notOurModule } from './load-errors.js';
 
 try {
@@ -11,7 +12,7 @@ try {
   // Each incoming request's I/O is its own here: the core keeps every call's timers and
   // fetches with the request that made them.
   wasm.__isolateRequests();
-  provideCore(wasm);
+  provideCore(wasm, readWebhook);
 } catch (error) {
   coreFailed('invalid_response', notOurModule('server/token_status_bg.wasm', error?.message || String(error)), error);
 }

@@ -147,6 +147,27 @@ pub async fn execute<E: Env, T>(
     call: &Call<'_>,
     parse: impl Fn(&Reply) -> Result<T, Error>,
 ) -> Result<(T, u32), Error> {
+    // The call loop is one function for every kind of value (a single status, a list): it
+    // hands each 2xx answer to `parse`, which keeps the value here.
+    let mut parsed = None;
+    let sent = run_call(env, call, &mut |reply| {
+        parsed = Some(parse(reply)?);
+        Ok(())
+    })
+    .await?;
+    // `run_call` succeeds only once `parse` has.
+    parsed.map(|value| (value, sent)).ok_or_else(|| {
+        let provider = env.io().config().provider;
+        Error::invalid_response(provider, 0, "no answer was read")
+    })
+}
+
+/// [`execute`]'s loop: the number of requests sent once `parse` took a 2xx answer, or the error.
+async fn run_call<E: Env>(
+    env: &E,
+    call: &Call<'_>,
+    parse: &mut dyn FnMut(&Reply) -> Result<(), Error>,
+) -> Result<u32, Error> {
     let io = env.io();
     let config = io.config();
     let provider = config.provider;
@@ -235,7 +256,7 @@ pub async fn execute<E: Env, T>(
                     match &outcome.attempted {
                         Attempted::Answered(reply) if reply.response.is_success() => {
                             match parse(reply) {
-                                Ok(value) => return Ok((value, attempts)),
+                                Ok(()) => return Ok(attempts),
                                 Err(error) => error,
                             }
                         }
