@@ -5,6 +5,18 @@
 import { TokenStatusError } from './error.js';
 import { callArgs, checkId, clientSettings, invalid, listFilter, provisionArgs, webhookOptions } from './options.js';
 
+// The calls the core's one `call` export starts (src/js.rs, `op`), with its arguments
+// `(op, a, b, c, d, signal, timeoutMs, deadlineMs, intervalMs, maxIntervalMs, onUpdate)`: up
+// to four strings, then the call's options; an absent number is `undefined`.
+const READ = 0;
+const WAIT = 1;
+const PROVISION = 2;
+const LIST = 3;
+const PICK = 4;
+
+/** A wait on `id` (and for Gr4vy `token`), `wait` the checked options from `callArgs`. */
+const waitFor = (c, id, token, wait) => c.call(WAIT, id, token, undefined, undefined, ...wait);
+
 /** The loaded core's exports, once ready. */
 let core;
 /** While the core is loading: a promise that settles when it is ready or has failed. */
@@ -129,7 +141,7 @@ export class TruemedClient {
   getProvisionTokenRequest(provisionTokenRequestId, options) {
     return this.#handle.run(
       () => [checkId('truemed', provisionTokenRequestId, 'provisionTokenRequestId'), ...callArgs('truemed', options, false)],
-      (c, [id, signal, timeoutMs]) => c.read(id, signal, timeoutMs),
+      (c, [id, signal, timeoutMs]) => c.call(READ, id, undefined, undefined, undefined, signal, timeoutMs),
     );
   }
 
@@ -137,7 +149,7 @@ export class TruemedClient {
   waitForProvisionTokenRequest(provisionTokenRequestId, options) {
     return this.#handle.run(
       () => [checkId('truemed', provisionTokenRequestId, 'provisionTokenRequestId'), ...callArgs('truemed', options, true)],
-      (c, [id, ...wait]) => c.waitFor(id, undefined, ...wait),
+      (c, [id, ...wait]) => waitFor(c, id, undefined, wait),
     );
   }
 
@@ -178,7 +190,7 @@ export class Gr4vyClient {
   provisionPaymentServiceToken(paymentMethodId, params, options) {
     return this.#handle.run(
       () => [checkId('gr4vy', paymentMethodId, 'paymentMethodId'), ...provisionArgs(params), ...callArgs('gr4vy', options, false)],
-      (c, args) => c.provision(...args),
+      (c, args) => c.call(PROVISION, ...args),
     );
   }
 
@@ -186,7 +198,7 @@ export class Gr4vyClient {
   listPaymentServiceTokens(paymentMethodId, params, options) {
     return this.#handle.run(
       () => [checkId('gr4vy', paymentMethodId, 'paymentMethodId'), listFilter(params), ...callArgs('gr4vy', options, false)],
-      (c, args) => c.list(...args),
+      (c, [paymentMethodId, filter, signal, timeoutMs]) => c.call(LIST, paymentMethodId, filter, undefined, undefined, signal, timeoutMs),
     );
   }
 
@@ -198,7 +210,7 @@ export class Gr4vyClient {
         checkId('gr4vy', paymentServiceTokenId, 'paymentServiceTokenId'),
         ...callArgs('gr4vy', options, false),
       ],
-      (c, args) => c.pick(...args),
+      (c, [paymentMethodId, tokenId, signal, timeoutMs]) => c.call(PICK, paymentMethodId, tokenId, undefined, undefined, signal, timeoutMs),
     );
   }
 
@@ -213,7 +225,7 @@ export class Gr4vyClient {
         checkId('gr4vy', paymentServiceTokenId, 'paymentServiceTokenId'),
         ...callArgs('gr4vy', options, true),
       ],
-      (c, args) => c.waitFor(...args),
+      (c, [paymentMethodId, tokenId, ...wait]) => waitFor(c, paymentMethodId, tokenId, wait),
     );
   }
 
@@ -254,7 +266,7 @@ export class TokenIoClient {
   getTokenRequestResult(tokenRequestId, options) {
     return this.#handle.run(
       () => [checkId('tokenio', tokenRequestId, 'tokenRequestId'), ...callArgs('tokenio', options, false)],
-      (c, [id, signal, timeoutMs]) => c.read(id, signal, timeoutMs),
+      (c, [id, signal, timeoutMs]) => c.call(READ, id, undefined, undefined, undefined, signal, timeoutMs),
     );
   }
 
@@ -262,7 +274,7 @@ export class TokenIoClient {
   waitForTokenRequestResult(tokenRequestId, options) {
     return this.#handle.run(
       () => [checkId('tokenio', tokenRequestId, 'tokenRequestId'), ...callArgs('tokenio', options, true)],
-      (c, [id, ...wait]) => c.waitFor(id, undefined, ...wait),
+      (c, [id, ...wait]) => waitFor(c, id, undefined, wait),
     );
   }
 

@@ -246,19 +246,6 @@ struct CallOptions {
     wait: Option<(WaitPolicy, Option<Function>)>,
 }
 
-/// The options of one call on `client`.
-fn call_options(
-    client: &FetchClient,
-    signal: Option<AbortSignal>,
-    timeout_ms: Option<f64>,
-) -> CallOptions {
-    CallOptions {
-        signal,
-        timeout_ms: timeout_ms.unwrap_or(client.config.timeout_ms),
-        wait: None,
-    }
-}
-
 /// What a job looks up, and how its 2xx answer is read.
 enum Answer {
     /// Truemed provision token request, by id.
@@ -477,96 +464,79 @@ impl Core {
             .map_err(|error| to_js_error(&error))
     }
 
-    /// One status read by id: a Truemed provision token request or a Token.io token request.
-    pub fn read(
-        &self,
-        id: String,
-        signal: Option<AbortSignal>,
-        timeout_ms: Option<f64>,
-    ) -> Promise {
-        let options = call_options(&self.client, signal, timeout_ms);
-        self.by_id(id, options)
-    }
-
-    /// Polls until the status is terminal or the deadline passes. `token` is the Gr4vy payment
-    /// service token id (then `id` is its payment method); absent for the other providers.
-    #[wasm_bindgen(js_name = waitFor)]
+    /// Starts one call and returns its promise. `op` says which ([`op`]), and the strings are
+    /// its arguments in order:
+    ///
+    /// - [`op::READ`]: `a` the id (Truemed provision token request, Token.io token request);
+    /// - [`op::WAIT`]: polls until the status is terminal or the deadline passes: `a` the id,
+    ///   or for Gr4vy the payment method and `b` the payment service token;
+    /// - [`op::PROVISION`]: provisions a Gr4vy payment service token (POST, never retried once
+    ///   sent): `a` the payment method, `b` the payment service, `c` the redirect URL, `d` the
+    ///   security code if any;
+    /// - [`op::LIST`]: lists a Gr4vy payment method's (`a`) payment service tokens, optionally
+    ///   for one payment service (`b`);
+    /// - [`op::PICK`]: one Gr4vy payment service token's status (lists its payment method's
+    ///   tokens and picks it): `a` the payment method, `b` the token.
+    ///
+    /// The numbers are `NaN` (JavaScript's `undefined`) when not given; only a wait reads the
+    /// last four arguments. One export for every call keeps the binding small.
     #[allow(clippy::too_many_arguments)]
-    pub fn wait_for(
+    pub fn call(
         &self,
-        id: String,
-        token: Option<String>,
+        op: u32,
+        a: String,
+        b: Option<String>,
+        c: Option<String>,
+        d: Option<String>,
         signal: Option<AbortSignal>,
-        timeout_ms: Option<f64>,
-        deadline_ms: Option<f64>,
-        interval_ms: Option<f64>,
-        max_interval_ms: Option<f64>,
+        timeout_ms: f64,
+        deadline_ms: f64,
+        interval_ms: f64,
+        max_interval_ms: f64,
         on_update: Option<Function>,
     ) -> Promise {
-        let mut options = call_options(&self.client, signal, timeout_ms);
-        let defaults = WaitPolicy::default();
-        let policy = WaitPolicy {
-            deadline_ms: deadline_ms.unwrap_or(defaults.deadline_ms),
-            interval_ms: interval_ms.unwrap_or(defaults.interval_ms),
-            max_interval_ms: max_interval_ms.unwrap_or(defaults.max_interval_ms),
-        };
-        options.wait = Some((policy, on_update));
-        match token {
-            Some(token) => self.pick_with(id, token, options),
-            None => self.by_id(id, options),
-        }
-    }
-
-    /// Provisions a Gr4vy payment service token (POST, never retried once sent).
-    pub fn provision(
-        &self,
-        payment_method_id: String,
-        payment_service_id: String,
-        redirect_url: String,
-        security_code: Option<String>,
-        signal: Option<AbortSignal>,
-        timeout_ms: Option<f64>,
-    ) -> Promise {
         let client = &self.client;
-        let params = ProvisionParams {
-            payment_service_id,
-            redirect_url,
-            security_code,
+        let mut options = CallOptions {
+            signal,
+            timeout_ms: given(timeout_ms).unwrap_or(client.config.timeout_ms),
+            wait: None,
         };
-        start(
-            client,
-            gr4vy::provision_request(&client.config, &payment_method_id, &params).map(|request| {
-                Job {
+        let job = match op {
+            op::READ => self.by_id(a, options),
+            op::PROVISION => {
+                let params = ProvisionParams {
+                    payment_service_id: b.unwrap_or_default(),
+                    redirect_url: c.unwrap_or_default(),
+                    security_code: d,
+                };
+                gr4vy::provision_request(&client.config, &a, &params).map(|request| Job {
                     request: Rc::new(request),
-                    options: call_options(client, signal, timeout_ms),
-                    answer: Answer::Gr4vyToken(payment_method_id.as_str().into()),
-                }
-            }),
-        )
-    }
-
-    /// Lists a Gr4vy payment method's payment service tokens, optionally for one payment service.
-    pub fn list(
-        &self,
-        payment_method_id: String,
-        payment_service_id: Option<String>,
-        signal: Option<AbortSignal>,
-        timeout_ms: Option<f64>,
-    ) -> Promise {
-        let client = &self.client;
-        start(
-            client,
-            gr4vy::list_request(
-                &client.config,
-                &payment_method_id,
-                payment_service_id.as_deref(),
-            )
-            .map(|request| Job {
+                    options,
+                    answer: Answer::Gr4vyToken(a.as_str().into()),
+                })
+            }
+            op::LIST => gr4vy::list_request(&client.config, &a, b.as_deref()).map(|request| Job {
                 request: Rc::new(request),
-                options: call_options(client, signal, timeout_ms),
-                answer: Answer::Gr4vyList(payment_method_id.as_str().into()),
+                options,
+                answer: Answer::Gr4vyList(a.as_str().into()),
             }),
-        )
+            _ => {
+                if op == op::WAIT {
+                    let defaults = WaitPolicy::default();
+                    let policy = WaitPolicy {
+                        deadline_ms: given(deadline_ms).unwrap_or(defaults.deadline_ms),
+                        interval_ms: given(interval_ms).unwrap_or(defaults.interval_ms),
+                        max_interval_ms: given(max_interval_ms).unwrap_or(defaults.max_interval_ms),
+                    };
+                    options.wait = Some((policy, on_update));
+                }
+                match b {
+                    Some(token) => self.pick(a, token, options),
+                    None => self.by_id(a, options),
+                }
+            }
+        };
+        start(client, job)
     }
 
     /// Hands a status learned elsewhere (`JSON.stringify` of a `TokenStatus`) to this client's
@@ -623,56 +593,60 @@ impl Core {
             JSON::parse(&json)
         })
     }
-
-    /// One Gr4vy payment service token's status (lists its payment method's tokens and picks it).
-    pub fn pick(
-        &self,
-        payment_method_id: String,
-        token_id: String,
-        signal: Option<AbortSignal>,
-        timeout_ms: Option<f64>,
-    ) -> Promise {
-        let options = call_options(&self.client, signal, timeout_ms);
-        self.pick_with(payment_method_id, token_id, options)
-    }
 }
 
 impl Core {
-    /// A call on one id, for the two providers whose status is addressed by a single id.
-    fn by_id(&self, id: String, options: CallOptions) -> Promise {
-        let client = &self.client;
-        let job = if client.config.provider == Provider::Truemed {
-            truemed::status_request(&client.config, &id).map(|request| Job {
+    /// The job of a call on one id, for the two providers whose status is addressed by a
+    /// single id.
+    fn by_id(&self, id: String, options: CallOptions) -> Result<Job, Error> {
+        let config = &self.client.config;
+        if config.provider == Provider::Truemed {
+            truemed::status_request(config, &id).map(|request| Job {
                 request: Rc::new(request),
                 options,
                 answer: Answer::Truemed(id.into()),
             })
         } else {
-            tokenio::result_request(&client.config, &id).map(|request| Job {
+            tokenio::result_request(config, &id).map(|request| Job {
                 request: Rc::new(request),
                 options,
                 answer: Answer::TokenIo(id.into()),
             })
-        };
-        start(client, job)
+        }
     }
 
-    fn pick_with(
+    /// The job of a read of one Gr4vy payment service token: a list of its payment method's.
+    fn pick(
         &self,
         payment_method_id: String,
         token_id: String,
         options: CallOptions,
-    ) -> Promise {
-        let client = &self.client;
-        start(
-            client,
-            crate::http::validate_id(Provider::Gr4vy, "paymentServiceTokenId", &token_id)
-                .and_then(|()| gr4vy::list_request(&client.config, &payment_method_id, None))
-                .map(|request| Job {
-                    request: Rc::new(request),
-                    options,
-                    answer: Answer::Gr4vyPick(payment_method_id.into(), token_id.into()),
-                }),
-        )
+    ) -> Result<Job, Error> {
+        crate::http::validate_id(Provider::Gr4vy, "paymentServiceTokenId", &token_id)
+            .and_then(|()| gr4vy::list_request(&self.client.config, &payment_method_id, None))
+            .map(|request| Job {
+                request: Rc::new(request),
+                options,
+                answer: Answer::Gr4vyPick(payment_method_id.into(), token_id.into()),
+            })
     }
+}
+
+/// The calls [`Core::call`] starts.
+pub mod op {
+    /// A status read by id.
+    pub const READ: u32 = 0;
+    /// A wait for a terminal status.
+    pub const WAIT: u32 = 1;
+    /// A Gr4vy provision.
+    pub const PROVISION: u32 = 2;
+    /// A Gr4vy list.
+    pub const LIST: u32 = 3;
+    /// A Gr4vy pick: one token of a list.
+    pub const PICK: u32 = 4;
+}
+
+/// A number the shell passed, or `None` for `undefined` (which arrives as `NaN`).
+fn given(number: f64) -> Option<f64> {
+    (!number.is_nan()).then_some(number)
 }

@@ -5,7 +5,7 @@
 //! What an id, a security code or an answer means is the core's, and is what this suite tests.
 
 use js_sys::{Function, JSON, Promise, Reflect};
-use token_status::js::Core;
+use token_status::js::{Core, op};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
@@ -23,8 +23,27 @@ fn signal(options: &JsValue) -> Option<AbortSignal> {
     signal.is_object().then(|| signal.unchecked_into())
 }
 
-fn number(options: &JsValue, key: &str) -> Option<f64> {
-    get(options, key).as_f64()
+/// A number option, `NaN` when absent (as `undefined` reaches the core).
+fn number(options: &JsValue, key: &str) -> f64 {
+    get(options, key).as_f64().unwrap_or(f64::NAN)
+}
+
+/// A call that is not a wait: up to four strings, then `signal` and `timeoutMs`.
+fn call(core: &Core, op: u32, strings: [Option<String>; 4], options: &JsValue) -> Promise {
+    let [a, b, c, d] = strings;
+    core.call(
+        op,
+        a.unwrap_or_default(),
+        b,
+        c,
+        d,
+        signal(options),
+        number(options, "timeoutMs"),
+        f64::NAN,
+        f64::NAN,
+        f64::NAN,
+        None,
+    )
 }
 
 fn string(value: &JsValue, what: &str) -> String {
@@ -36,9 +55,12 @@ fn string(value: &JsValue, what: &str) -> String {
 /// `waitFor` with the options a `waitFor…` call takes.
 fn wait(core: &Core, id: &JsValue, token: Option<String>, options: &JsValue) -> Promise {
     let on_update = get(options, "onUpdate");
-    core.wait_for(
+    core.call(
+        op::WAIT,
         string(id, "id"),
         token,
+        None,
+        None,
         signal(options),
         number(options, "timeoutMs"),
         number(options, "deadlineMs"),
@@ -71,10 +93,11 @@ impl TruemedClient {
     }
 
     pub fn get_provision_token_request(&self, id: JsValue, options: JsValue) -> Promise {
-        self.0.read(
-            string(&id, "id"),
-            signal(&options),
-            number(&options, "timeoutMs"),
+        call(
+            &self.0,
+            op::READ,
+            [Some(string(&id, "id")), None, None, None],
+            &options,
         )
     }
 
@@ -96,10 +119,11 @@ impl TokenIoClient {
     }
 
     pub fn get_token_request_result(&self, id: JsValue, options: JsValue) -> Promise {
-        self.0.read(
-            string(&id, "id"),
-            signal(&options),
-            number(&options, "timeoutMs"),
+        call(
+            &self.0,
+            op::READ,
+            [Some(string(&id, "id")), None, None, None],
+            &options,
         )
     }
 
@@ -127,13 +151,19 @@ impl Gr4vyClient {
         options: JsValue,
     ) -> Promise {
         let code = get(&params, "securityCode");
-        self.0.provision(
-            string(&payment_method_id, "paymentMethodId"),
-            string(&get(&params, "paymentServiceId"), "paymentServiceId"),
-            string(&get(&params, "redirectUrl"), "redirectUrl"),
-            code.as_string(),
-            signal(&options),
-            number(&options, "timeoutMs"),
+        call(
+            &self.0,
+            op::PROVISION,
+            [
+                Some(string(&payment_method_id, "paymentMethodId")),
+                Some(string(
+                    &get(&params, "paymentServiceId"),
+                    "paymentServiceId",
+                )),
+                Some(string(&get(&params, "redirectUrl"), "redirectUrl")),
+                code.as_string(),
+            ],
+            &options,
         )
     }
 
@@ -143,11 +173,16 @@ impl Gr4vyClient {
         params: JsValue,
         options: JsValue,
     ) -> Promise {
-        self.0.list(
-            string(&payment_method_id, "paymentMethodId"),
-            get(&params, "paymentServiceId").as_string(),
-            signal(&options),
-            number(&options, "timeoutMs"),
+        call(
+            &self.0,
+            op::LIST,
+            [
+                Some(string(&payment_method_id, "paymentMethodId")),
+                get(&params, "paymentServiceId").as_string(),
+                None,
+                None,
+            ],
+            &options,
         )
     }
 
@@ -157,11 +192,16 @@ impl Gr4vyClient {
         token_id: JsValue,
         options: JsValue,
     ) -> Promise {
-        self.0.pick(
-            string(&payment_method_id, "paymentMethodId"),
-            string(&token_id, "paymentServiceTokenId"),
-            signal(&options),
-            number(&options, "timeoutMs"),
+        call(
+            &self.0,
+            op::PICK,
+            [
+                Some(string(&payment_method_id, "paymentMethodId")),
+                Some(string(&token_id, "paymentServiceTokenId")),
+                None,
+                None,
+            ],
+            &options,
         )
     }
 
