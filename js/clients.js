@@ -61,6 +61,19 @@ const failureError = (provider) =>
     cause: failure.cause,
   });
 
+/**
+ * The core's constructor arguments after the provider (src/js.rs, `Core::new`): the settings as
+ * JSON (which leaves out a `bearerToken` function), that function, then the numbers.
+ */
+const coreArgs = (settings) => [
+  JSON.stringify(settings),
+  typeof settings.bearerToken === 'function' ? settings.bearerToken : undefined,
+  settings.timeoutMs,
+  settings.retry?.maxRetries,
+  settings.retry?.initialDelayMs,
+  settings.retry?.maxDelayMs,
+];
+
 /** One client's settings and, once the core has loaded, its core object. */
 class Handle {
   constructor(provider, options) {
@@ -92,7 +105,7 @@ class Handle {
   }
 
   client() {
-    this.core ??= new core.Core(this.provider, this.settings);
+    this.core ??= new core.Core(this.provider, ...coreArgs(this.settings));
     return this.core;
   }
 

@@ -11,6 +11,7 @@ use crate::fetch::WebCrypto;
 use crate::fetch::{FetchClient, FetchEnv, Minting};
 use crate::global::Global;
 use crate::http::Request;
+use crate::json::Value;
 use crate::providers::gr4vy::{self, ProvisionParams};
 use crate::providers::{tokenio, truemed};
 use crate::retry::RetryPolicy;
@@ -86,34 +87,35 @@ pub fn to_js_status(status: &TokenStatus) -> JsValue {
     JSON::parse(&json).unwrap_or(JsValue::NULL)
 }
 
-/// Reads the settings object the shell built from checked options (`js/options.js`,
-/// `clientSettings`): absent fields take their defaults; nothing here judges a value.
-struct Settings(JsValue);
+/// The settings the shell built from checked options (`js/options.js`, `clientSettings`), as
+/// the JSON text `js/clients.js` passes (`coreArgs`): a `bearerToken` function and the numbers
+/// come as their own arguments (so no float parsing is linked). Absent fields take their
+/// defaults; nothing here judges a value.
+struct Settings {
+    json: Value,
+    bearer_token: Option<Function>,
+    timeout_ms: f64,
+    /// `maxRetries`, `initialDelayMs`, `maxDelayMs`: `NaN` when absent.
+    retry: [f64; 3],
+}
 
 impl Settings {
-    fn get(&self, field: &str) -> JsValue {
-        Reflect::get(&self.0, &JsValue::from_str(field)).unwrap_or(JsValue::UNDEFINED)
-    }
-
     fn text(&self, field: &str) -> Option<String> {
-        self.get(field).as_string()
+        self.json
+            .get(field)
+            .and_then(Value::as_str)
+            .map(ToOwned::to_owned)
     }
 
     /// A list of strings (the shell gives arrays), or `None` when absent.
     fn list(&self, field: &str) -> Option<Vec<String>> {
-        let value = self.get(field);
-        Array::is_array(&value).then(|| {
-            Array::from(&value)
+        self.json.get(field).and_then(Value::as_array).map(|items| {
+            items
                 .iter()
-                .filter_map(|item| item.as_string())
+                .filter_map(Value::as_str)
+                .map(ToOwned::to_owned)
                 .collect()
         })
-    }
-
-    fn number(&self, object: &JsValue, field: &str) -> Option<f64> {
-        Reflect::get(object, &JsValue::from_str(field))
-            .ok()
-            .and_then(|v| v.as_f64())
     }
 }
 
@@ -138,31 +140,30 @@ fn configure(provider: Provider, settings: &Settings) -> Result<FetchClient, Err
         },
     };
     let mut config = ClientConfig::new(provider, base_url);
-    if let Some(timeout) = settings.get("timeoutMs").as_f64() {
+    if let Some(timeout) = given(settings.timeout_ms) {
         config.timeout_ms = timeout;
     }
-    let retry = settings.get("retry");
-    if retry.as_bool() == Some(false) {
+    if settings.json.get("retry").and_then(Value::as_bool) == Some(false) {
         config.retry = RetryPolicy::DISABLED;
-    } else if retry.is_object() {
+    } else {
+        let [max_retries, initial, max] = settings.retry.map(given);
         let policy = &mut config.retry;
-        if let Some(n) = settings.number(&retry, "maxRetries") {
+        if let Some(n) = max_retries {
             policy.max_retries = n as u32;
         }
-        if let Some(ms) = settings.number(&retry, "initialDelayMs") {
+        if let Some(ms) = initial {
             policy.initial_delay_ms = ms;
         }
-        if let Some(ms) = settings.number(&retry, "maxDelayMs") {
+        if let Some(ms) = max {
             policy.max_delay_ms = ms;
         }
     }
-    let headers = settings.get("headers");
-    if headers.is_object() {
-        for entry in Object::entries(headers.unchecked_ref()).iter() {
-            let entry: Array = entry.unchecked_into();
-            if let (Some(name), Some(value)) = (entry.get(0).as_string(), entry.get(1).as_string())
-            {
-                config.headers.push((name.to_ascii_lowercase(), value));
+    if let Some(Value::Object(headers)) = settings.json.get("headers") {
+        for (name, value) in headers {
+            if let Some(value) = value.as_str() {
+                config
+                    .headers
+                    .push((name.to_ascii_lowercase(), value.to_owned()));
             }
         }
     }
@@ -188,11 +189,10 @@ fn configure(provider: Provider, settings: &Settings) -> Result<FetchClient, Err
             } else {
                 "Bearer"
             };
-            let token = settings.get("bearerToken");
-            if token.is_function() {
+            if let Some(function) = &settings.bearer_token {
                 config.auth = Auth::Dynamic { scheme };
-                bearer = Some(token.unchecked_into());
-            } else if let Some(token) = token.as_string() {
+                bearer = Some(function.clone());
+            } else if let Some(token) = settings.text("bearerToken") {
                 config.auth = static_auth("authorization", &concat(&[scheme, " "]), token);
             }
             if let Some(basic) = settings.text("basicCredentials") {
@@ -448,16 +448,32 @@ pub struct Core {
 
 #[wasm_bindgen]
 impl Core {
-    /// `new Core(provider, settings)`: `provider` is `truemed`, `gr4vy` or `tokenio`, `settings`
-    /// what the shell's `clientSettings` returned.
+    /// `new Core(provider, settings, bearerToken, timeoutMs, maxRetries, initialDelayMs,
+    /// maxDelayMs)`: `provider` is `truemed`, `gr4vy` or `tokenio`; `settings` the JSON text of
+    /// what the shell's `clientSettings` returned, its `bearerToken` function and numbers apart
+    /// (`NaN`, that is `undefined`, when absent): see `coreArgs` in `js/clients.js`.
     #[wasm_bindgen(constructor)]
-    pub fn new(provider: &str, settings: JsValue) -> Result<Core, JsValue> {
+    pub fn new(
+        provider: &str,
+        settings: &str,
+        bearer_token: Option<Function>,
+        timeout_ms: f64,
+        max_retries: f64,
+        initial_delay_ms: f64,
+        max_delay_ms: f64,
+    ) -> Result<Core, JsValue> {
         let provider = match provider {
             "truemed" => Provider::Truemed,
             "gr4vy" => Provider::Gr4vy,
             _ => Provider::TokenIo,
         };
-        configure(provider, &Settings(settings))
+        let settings = Settings {
+            json: crate::json::parse(settings.as_bytes()).unwrap_or(Value::Null),
+            bearer_token,
+            timeout_ms,
+            retry: [max_retries, initial_delay_ms, max_delay_ms],
+        };
+        configure(provider, &settings)
             .map(|client| Core {
                 client: Rc::new(client),
             })

@@ -52,6 +52,28 @@ fn string(value: &JsValue, what: &str) -> String {
         .unwrap_or_else(|| panic!("{what}: the suite passes strings (types are the shell's)"))
 }
 
+/// `new Core(provider, …)` from client options, the way `js/clients.js` (`coreArgs`) passes
+/// the shell's settings: as JSON, with a `bearerToken` function and the numbers apart.
+fn core(provider: &str, options: JsValue) -> Result<Core, JsValue> {
+    let bearer = get(&options, "bearerToken");
+    let retry = get(&options, "retry");
+    let json = match options.is_object() {
+        true => JSON::stringify(&options)
+            .map(String::from)
+            .unwrap_or_default(),
+        false => String::from("{}"),
+    };
+    Core::new(
+        provider,
+        &json,
+        bearer.is_function().then(|| bearer.unchecked_into()),
+        number(&options, "timeoutMs"),
+        number(&retry, "maxRetries"),
+        number(&retry, "initialDelayMs"),
+        number(&retry, "maxDelayMs"),
+    )
+}
+
 /// `waitFor` with the options a `waitFor…` call takes.
 fn wait(core: &Core, id: &JsValue, token: Option<String>, options: &JsValue) -> Promise {
     let on_update = get(options, "onUpdate");
@@ -89,7 +111,7 @@ impl TruemedClient {
     }
 
     pub fn new(options: JsValue) -> Result<TruemedClient, JsValue> {
-        Core::new("truemed", options).map(TruemedClient)
+        core("truemed", options).map(TruemedClient)
     }
 
     pub fn get_provision_token_request(&self, id: JsValue, options: JsValue) -> Promise {
@@ -115,7 +137,7 @@ impl TokenIoClient {
     }
 
     pub fn new(options: JsValue) -> Result<TokenIoClient, JsValue> {
-        Core::new("tokenio", options).map(TokenIoClient)
+        core("tokenio", options).map(TokenIoClient)
     }
 
     pub fn get_token_request_result(&self, id: JsValue, options: JsValue) -> Promise {
@@ -141,7 +163,7 @@ impl Gr4vyClient {
     }
 
     pub fn new(options: JsValue) -> Result<Gr4vyClient, JsValue> {
-        Core::new("gr4vy", options).map(Gr4vyClient)
+        core("gr4vy", options).map(Gr4vyClient)
     }
 
     pub fn provision_payment_service_token(
