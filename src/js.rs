@@ -82,8 +82,25 @@ pub fn to_js_error(error: &Error) -> JsValue {
 /// Converts a status into a plain JavaScript object (it survives `JSON.stringify` and
 /// `structuredClone`).
 pub fn to_js_status(status: &TokenStatus) -> JsValue {
-    let mut json = String::with_capacity(320);
-    status.write_json(&mut json);
+    to_js_statuses(core::slice::from_ref(status), false)
+}
+
+/// Converts statuses into plain JavaScript objects: one, or (`list`) an array of them, with a
+/// single `JSON.parse` of their JSON text.
+fn to_js_statuses(statuses: &[TokenStatus], list: bool) -> JsValue {
+    let mut json = String::with_capacity(320 * statuses.len() + 2);
+    if list {
+        json.push('[');
+    }
+    for (i, status) in statuses.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        status.write_json(&mut json);
+    }
+    if list {
+        json.push(']');
+    }
     JSON::parse(&json).unwrap_or(JsValue::NULL)
 }
 
@@ -426,13 +443,7 @@ async fn call(client: Rc<FetchClient>, job: &Job) -> Result<JsValue, JsValue> {
         .map(|(parsed, _)| parsed)
     {
         Ok(Parsed::One(status)) => Ok(to_js_status(&status)),
-        Ok(Parsed::Many(tokens)) => {
-            let list = Array::new_with_length(tokens.len() as u32);
-            for (i, token) in tokens.iter().enumerate() {
-                list.set(i as u32, to_js_status(token));
-            }
-            Ok(list.into())
-        }
+        Ok(Parsed::Many(tokens)) => Ok(to_js_statuses(&tokens, true)),
         Err(error) => Err(to_js_error(&error)),
     }
 }
