@@ -96,16 +96,21 @@ async function size() {
   report.push('', `Raw .wasm: ${kb(wasm.length)}. One-call app vs @gr4vy/sdk: ${(sizes['token-status'] / gr4vyApp * 100).toFixed(0)} % of its size. Targets: whole package ≤ 40 KB gzip, one-call app < 50 % of @gr4vy/sdk's.`);
   sizes.whole = gz(wholeJs) + gz(wasm);
 
-  // Where the wasm bytes go: a names-kept build of the same release code, optimized the same way.
+  // Where the wasm bytes go: a names-kept build of the browser package's release code (its own
+  // target directory, so that it is neither the server build pkg/ made last nor rebuilt each
+  // run), optimized the same way.
   try {
     const named = join(out, 'named');
+    const targetDir = join(root, 'target', 'size-browser');
+    execFileSync('cargo', ['build', '--quiet', '--release', '--target', 'wasm32-unknown-unknown', '--no-default-features',
+      '--lib', '--target-dir', targetDir], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
     execFileSync('wasm-bindgen', ['--target', 'web', '--no-typescript', '--keep-debug', '--out-dir', named,
-      join(root, 'target', 'wasm32-unknown-unknown', 'release', 'token_status.wasm')]);
+      join(targetDir, 'wasm32-unknown-unknown', 'release', 'token_status.wasm')]);
     execFileSync('wasm-opt', ['-g', '-Oz', '--converge', '--low-memory-unused', '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
       '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue',
       join(named, 'token_status_bg.wasm'), '-o', join(named, 'opt.wasm')]);
     const top = execFileSync('twiggy', ['top', '-n', '15', join(named, 'opt.wasm')], { encoding: 'utf8' });
-    section('Where the wasm bytes go (`twiggy top -n 15`, optimized build with names kept)');
+    section('Where the browser .wasm\'s bytes go (`twiggy top -n 15`, optimized build with names kept)');
     report.push('```', ...top.trimEnd().split('\n').map((l) => l.slice(0, 150)), '```');
   } catch (error) {
     report.push('', `(twiggy breakdown unavailable: ${error.message.split('\n')[0]})`);
