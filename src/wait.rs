@@ -60,16 +60,20 @@ impl WaitPolicy {
 /// one list request per round between them.
 pub async fn wait<E: Env>(
     env: &E,
-    mut call: Call<'_>,
+    call: &mut Call<'_>,
     policy: &WaitPolicy,
     parse: impl Fn(&Reply) -> Result<TokenStatus, Error>,
     mut on_update: impl FnMut(&TokenStatus),
 ) -> Result<TokenStatus, Error> {
     let provider = env.io().config().provider;
     // The wait's own deadline, or the call's if that comes first; every poll is bound by it.
-    let own = env.now_ms() + policy.deadline_ms;
-    let deadline = call.deadline_ms.map_or(own, |d| d.min(own));
+    let deadline = {
+        let own = env.now_ms() + policy.deadline_ms;
+        call.deadline_ms.map_or(own, |d| d.min(own))
+    };
     call.deadline_ms = Some(deadline);
+    // The caller's call, not a copy: the wait's state, kept through every sleep, stays small.
+    let call = &*call;
     let mut last_status: Option<Box<TokenStatus>> = None;
     let mut last_error: Option<Box<Error>> = None;
     let mut attempts: u32 = 0;
@@ -78,10 +82,11 @@ pub async fn wait<E: Env>(
     loop {
         poll += 1;
         // Boxed: the poll's state exists only while it runs, not through the sleeps; and what
-        // the poll gave is taken in before the sleep (so the sleep does not hold it either).
-        let mut hint = None;
-        {
-            let outcome = Box::pin(execute(env, &call, &parse)).await;
+        // the poll gave (and the hint it left) is taken in before the sleep, so that the sleep
+        // holds neither.
+        let hint = {
+            let outcome = Box::pin(execute(env, call, &parse)).await;
+            let mut hint = None;
             // What a webhook or notify() pushed meanwhile is newer than this poll; a poll just
             // happened, so a "poll now" or a served status that came during it is moot.
             let pushed = mailbox.and_then(Mailbox::take_status);
@@ -118,7 +123,8 @@ pub async fn wait<E: Env>(
                     return Ok(done);
                 }
             }
-        }
+            hint
+        };
         let now = env.now_ms();
         let left = deadline - now;
         if left > 0.0 {
@@ -170,7 +176,7 @@ pub async fn wait<E: Env>(
         if env.now_ms() >= deadline {
             return Err(ran_out(
                 provider,
-                &call,
+                call,
                 policy,
                 poll,
                 attempts,
@@ -290,7 +296,7 @@ mod tests {
         updates: &RefCell<Vec<String>>,
     ) -> Result<TokenStatus, Error> {
         let request = std::rc::Rc::new(tokenio::result_request(&env.config, ID).unwrap());
-        let call = Call {
+        let mut call = Call {
             request: &request,
             subject: Subject {
                 what: "token request",
@@ -302,7 +308,7 @@ mod tests {
         };
         env.run(wait(
             env,
-            call,
+            &mut call,
             policy,
             |r| tokenio::parse_result(ID, &r.response),
             |s| {
@@ -693,7 +699,7 @@ mod tests {
             .map(|((env, id), updates)| {
                 let request = &request;
                 async move {
-                    let call = Call {
+                    let mut call = Call {
                         request,
                         subject: Subject {
                             what: "payment service token",
@@ -705,7 +711,7 @@ mod tests {
                     };
                     wait(
                         env,
-                        call,
+                        &mut call,
                         &policy(600_000.0),
                         |r| crate::providers::gr4vy::parse_one_of_list(&r.response, "pm", id),
                         |s| updates.borrow_mut().push(s.state.as_str().to_owned()),
