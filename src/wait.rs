@@ -47,7 +47,9 @@ impl WaitPolicy {
 }
 
 /// Polls `call` until its status is terminal. `on_update` sees the first status and every
-/// later one whose state or provider status differs from the previous one.
+/// later one whose state or provider status differs from the previous one. `call.deadline_ms`
+/// becomes the wait's deadline (the policy's, or the call's when that comes first), which
+/// bounds every poll: the wait borrows the caller's call rather than keeping a copy.
 ///
 /// Resolves with the terminal status (`succeeded`, `failed` or `expired` alike). Rejects at once
 /// on an abort or a non-retryable failure; at the deadline with kind `timeout`, `retryable`,
@@ -317,6 +319,49 @@ mod tests {
                     .push(s.provider_status.clone().unwrap_or_default())
             },
         ))
+    }
+
+    #[test]
+    fn the_wait_sets_the_callers_deadline_to_the_earlier_one() {
+        for (own, policy_ms, expected) in [
+            (Some(2_000.0), 600_000.0, 2_000.0),
+            (None, 2_500.0, 2_500.0),
+        ] {
+            let env = FakeEnv::new(
+                config(),
+                vec![
+                    Step::Answer(200, &[], PENDING),
+                    Step::Answer(200, &[], PENDING),
+                    Step::Answer(200, &[], PENDING),
+                    Step::Answer(200, &[], PENDING),
+                ],
+            );
+            let start = env.now_ms();
+            let request = std::rc::Rc::new(tokenio::result_request(&env.config, ID).unwrap());
+            let mut call = Call {
+                request: &request,
+                subject: Subject {
+                    what: "token request",
+                    id: ID,
+                },
+                timeout_ms: 30_000.0,
+                deadline_ms: own.map(|ms| start + ms),
+                listing: None,
+            };
+            let error = env
+                .run(wait(
+                    &env,
+                    &mut call,
+                    &policy(policy_ms),
+                    |r| tokenio::parse_result(ID, &r.response),
+                    |_| {},
+                ))
+                .unwrap_err();
+            assert_eq!(error.kind, ErrorKind::Timeout);
+            assert_eq!(call.deadline_ms, Some(start + expected));
+            // Polled at 0 and 750 ms, then slept to the deadline: nothing past it.
+            assert_eq!(env.now_ms(), start + expected);
+        }
     }
 
     #[test]
