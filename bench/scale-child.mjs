@@ -13,7 +13,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const pkg = join(root, 'pkg');
+// TOKEN_STATUS_PKG: another build of the package to run instead of pkg/ (see bench/builds.mjs).
+const pkg = process.env.TOKEN_STATUS_PKG ?? join(root, 'pkg');
 const [mode, waitsArg = '10000'] = process.argv.slice(2);
 const waits = Number(waitsArg);
 

@@ -528,6 +528,22 @@ impl<F: Future + Unpin> Future for Bounded<'_, F> {
     }
 }
 
+/// A sleep: a [`Bounded`] wait for nothing, whose time running out is the end it waits for. A
+/// plain struct rather than an `async` block: every wait holds one through each of its sleeps.
+struct Sleep<'e>(Bounded<'e, core::future::Pending<()>>);
+
+impl Future for Sleep<'_> {
+    type Output = Result<(), Transport>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match Pin::new(&mut self.0).poll(cx) {
+            Poll::Ready(Err(Transport::Timeout) | Ok(())) => Poll::Ready(Ok(())),
+            Poll::Ready(Err(other)) => Poll::Ready(Err(other)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 impl<F> Drop for Bounded<'_, F> {
     fn drop(&mut self) {
         if let Some(mailbox) = self.env.mailbox() {
@@ -553,12 +569,14 @@ impl Env for FetchEnv {
         Bounded::new(self, future, timeout_ms, wake, false).await
     }
 
-    async fn sleep(&self, ms: f64, wake: WakeOn) -> Result<(), Transport> {
-        match Bounded::new(self, core::future::pending::<()>(), ms, wake, true).await {
-            Err(Transport::Timeout) => Ok(()),
-            Ok(()) => Ok(()),
-            Err(other) => Err(other),
-        }
+    fn sleep(&self, ms: f64, wake: WakeOn) -> impl Future<Output = Result<(), Transport>> {
+        Sleep(Bounded::new(
+            self,
+            core::future::pending::<()>(),
+            ms,
+            wake,
+            true,
+        ))
     }
 
     fn now_ms(&self) -> f64 {

@@ -418,7 +418,7 @@ async fn call(client: Rc<FetchClient>, job: &Job) -> Result<JsValue, JsValue> {
         .and_then(|_| job.answer.wait_key())
         .map(|key| client.waits.register(key));
     let env = FetchEnv::new(client, job.options.signal.clone(), registration);
-    let call = Call {
+    let mut call = Call {
         request: &job.request,
         subject: job.answer.subject(),
         timeout_ms: job.options.timeout_ms,
@@ -432,7 +432,7 @@ async fn call(client: Rc<FetchClient>, job: &Job) -> Result<JsValue, JsValue> {
                 let _ = on_update.call1(&JsValue::UNDEFINED, &to_js_status(status));
             }
         };
-        return wait(&env, call, policy, |r| job.answer.parse_one(r), report)
+        return wait(&env, &mut call, policy, |r| job.answer.parse_one(r), report)
             .await
             .map(|status| to_js_status(&status))
             .map_err(|error| to_js_error(&error));

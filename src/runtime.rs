@@ -48,9 +48,10 @@ extern "C" {
 // ---------------------------------------------------------------------------------------------
 // Tasks
 
+/// A task: its future (taken out while it is polled) and whether it is in the ready queue. Its
+/// waker is made from its index when it is polled, not stored: 10,000 waits are 10,000 tasks.
 struct Task {
     future: Option<Pin<Box<dyn Future<Output = ()>>>>,
-    waker: Waker,
     queued: bool,
 }
 
@@ -149,7 +150,7 @@ pub fn drain() {
             let index = executor.ready.pop_front()?;
             let task = executor.tasks.get_mut(index)?.as_mut()?;
             task.queued = false;
-            Some((index, task.future.take()?, task.waker.clone()))
+            Some((index, task.future.take()?, task_waker(index)))
         });
         let Some((index, mut future, waker)) = next else {
             let empty = EXECUTOR.with(|executor| {
@@ -198,7 +199,6 @@ pub fn spawn(future: impl Future<Output = ()> + 'static) {
         };
         executor.tasks[index] = Some(Task {
             future: Some(Box::pin(future)),
-            waker: task_waker(index),
             queued: true,
         });
         executor.ready.push_back(index);

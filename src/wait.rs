@@ -47,7 +47,9 @@ impl WaitPolicy {
 }
 
 /// Polls `call` until its status is terminal. `on_update` sees the first status and every
-/// later one whose state or provider status differs from the previous one.
+/// later one whose state or provider status differs from the previous one. `call.deadline_ms`
+/// becomes the wait's deadline (the policy's, or the call's when that comes first), which
+/// bounds every poll: the wait borrows the caller's call rather than keeping a copy.
 ///
 /// Resolves with the terminal status (`succeeded`, `failed` or `expired` alike). Rejects at once
 /// on an abort or a non-retryable failure; at the deadline with kind `timeout`, `retryable`,
@@ -60,16 +62,20 @@ impl WaitPolicy {
 /// one list request per round between them.
 pub async fn wait<E: Env>(
     env: &E,
-    mut call: Call<'_>,
+    call: &mut Call<'_>,
     policy: &WaitPolicy,
     parse: impl Fn(&Reply) -> Result<TokenStatus, Error>,
     mut on_update: impl FnMut(&TokenStatus),
 ) -> Result<TokenStatus, Error> {
     let provider = env.io().config().provider;
     // The wait's own deadline, or the call's if that comes first; every poll is bound by it.
-    let own = env.now_ms() + policy.deadline_ms;
-    let deadline = call.deadline_ms.map_or(own, |d| d.min(own));
+    let deadline = {
+        let own = env.now_ms() + policy.deadline_ms;
+        call.deadline_ms.map_or(own, |d| d.min(own))
+    };
     call.deadline_ms = Some(deadline);
+    // The caller's call, not a copy: the wait's state, kept through every sleep, stays small.
+    let call = &*call;
     let mut last_status: Option<Box<TokenStatus>> = None;
     let mut last_error: Option<Box<Error>> = None;
     let mut attempts: u32 = 0;
@@ -78,10 +84,11 @@ pub async fn wait<E: Env>(
     loop {
         poll += 1;
         // Boxed: the poll's state exists only while it runs, not through the sleeps; and what
-        // the poll gave is taken in before the sleep (so the sleep does not hold it either).
-        let mut hint = None;
-        {
-            let outcome = Box::pin(execute(env, &call, &parse)).await;
+        // the poll gave (and the hint it left) is taken in before the sleep, so that the sleep
+        // holds neither.
+        let hint = {
+            let outcome = Box::pin(execute(env, call, &parse)).await;
+            let mut hint = None;
             // What a webhook or notify() pushed meanwhile is newer than this poll; a poll just
             // happened, so a "poll now" or a served status that came during it is moot.
             let pushed = mailbox.and_then(Mailbox::take_status);
@@ -118,7 +125,8 @@ pub async fn wait<E: Env>(
                     return Ok(done);
                 }
             }
-        }
+            hint
+        };
         let now = env.now_ms();
         let left = deadline - now;
         if left > 0.0 {
@@ -170,7 +178,7 @@ pub async fn wait<E: Env>(
         if env.now_ms() >= deadline {
             return Err(ran_out(
                 provider,
-                &call,
+                call,
                 policy,
                 poll,
                 attempts,
@@ -290,7 +298,7 @@ mod tests {
         updates: &RefCell<Vec<String>>,
     ) -> Result<TokenStatus, Error> {
         let request = std::rc::Rc::new(tokenio::result_request(&env.config, ID).unwrap());
-        let call = Call {
+        let mut call = Call {
             request: &request,
             subject: Subject {
                 what: "token request",
@@ -302,7 +310,7 @@ mod tests {
         };
         env.run(wait(
             env,
-            call,
+            &mut call,
             policy,
             |r| tokenio::parse_result(ID, &r.response),
             |s| {
@@ -311,6 +319,49 @@ mod tests {
                     .push(s.provider_status.clone().unwrap_or_default())
             },
         ))
+    }
+
+    #[test]
+    fn the_wait_sets_the_callers_deadline_to_the_earlier_one() {
+        for (own, policy_ms, expected) in [
+            (Some(2_000.0), 600_000.0, 2_000.0),
+            (None, 2_500.0, 2_500.0),
+        ] {
+            let env = FakeEnv::new(
+                config(),
+                vec![
+                    Step::Answer(200, &[], PENDING),
+                    Step::Answer(200, &[], PENDING),
+                    Step::Answer(200, &[], PENDING),
+                    Step::Answer(200, &[], PENDING),
+                ],
+            );
+            let start = env.now_ms();
+            let request = std::rc::Rc::new(tokenio::result_request(&env.config, ID).unwrap());
+            let mut call = Call {
+                request: &request,
+                subject: Subject {
+                    what: "token request",
+                    id: ID,
+                },
+                timeout_ms: 30_000.0,
+                deadline_ms: own.map(|ms| start + ms),
+                listing: None,
+            };
+            let error = env
+                .run(wait(
+                    &env,
+                    &mut call,
+                    &policy(policy_ms),
+                    |r| tokenio::parse_result(ID, &r.response),
+                    |_| {},
+                ))
+                .unwrap_err();
+            assert_eq!(error.kind, ErrorKind::Timeout);
+            assert_eq!(call.deadline_ms, Some(start + expected));
+            // Polled at 0 and 750 ms, then slept to the deadline: nothing past it.
+            assert_eq!(env.now_ms(), start + expected);
+        }
     }
 
     #[test]
@@ -693,7 +744,7 @@ mod tests {
             .map(|((env, id), updates)| {
                 let request = &request;
                 async move {
-                    let call = Call {
+                    let mut call = Call {
                         request,
                         subject: Subject {
                             what: "payment service token",
@@ -705,7 +756,7 @@ mod tests {
                     };
                     wait(
                         env,
-                        call,
+                        &mut call,
                         &policy(600_000.0),
                         |r| crate::providers::gr4vy::parse_one_of_list(&r.response, "pm", id),
                         |s| updates.borrow_mut().push(s.state.as_str().to_owned()),
