@@ -86,14 +86,17 @@ pub async fn wait<E: Env>(
         // Boxed: the poll's state exists only while it runs, not through the sleeps; and what
         // the poll gave (and the hint it left) is taken in before the sleep, so that the sleep
         // holds neither.
-        let hint = {
+        let (hint, poll_again) = {
             let outcome = Box::pin(execute(env, call, &parse)).await;
             let mut hint = None;
-            // What a webhook or notify() pushed meanwhile is newer than this poll; a poll just
-            // happened, so a "poll now" or a served status that came during it is moot.
+            // What a webhook or notify() pushed meanwhile is newer than this poll, and so is a
+            // "poll now" (the payment method changed, maybe after this poll's request was
+            // sent): an answered poll is followed by another at once rather than a sleep. A
+            // status served from another call's list during the poll is no newer than it.
             let pushed = mailbox.and_then(Mailbox::take_status);
-            let _ = mailbox.map(Mailbox::take_poll_now);
+            let poll_now = mailbox.is_some_and(Mailbox::take_poll_now);
             let _ = mailbox.and_then(Mailbox::take_served);
+            let answered = outcome.is_ok();
             let cut_short = pushed.as_ref().is_some_and(TokenStatus::terminal);
             match outcome {
                 Ok((status, sent)) => {
@@ -125,11 +128,12 @@ pub async fn wait<E: Env>(
                     return Ok(done);
                 }
             }
-            hint
+            // After a failure, the usual retry delay (and a Retry-After) still applies.
+            (hint, poll_now && answered)
         };
         let now = env.now_ms();
         let left = deadline - now;
-        if left > 0.0 {
+        if left > 0.0 && !poll_again {
             let mut until = now + policy.delay_ms(poll, env.random(), hint).min(left);
             // A push wakes the sleep: a terminal status ends the wait, another is reported and
             // the sleep goes on, a "poll now" ends the sleep, a served status is a poll.
@@ -660,7 +664,7 @@ mod tests {
     }
 
     #[test]
-    fn a_poll_now_during_a_poll_is_served_by_it() {
+    fn a_poll_now_during_a_poll_polls_again_at_once() {
         let env = FakeEnv::new(
             config(),
             vec![
@@ -677,7 +681,40 @@ mod tests {
         });
         let updates = RefCell::new(Vec::new());
         run(&env, &policy(600_000.0), &updates).unwrap();
-        assert_eq!(*env.slept.borrow(), [750.0], "the sleep was not skipped");
+        // The event may be newer than the answer of the poll in flight: no sleep before the next.
+        assert!(
+            env.slept.borrow().is_empty(),
+            "slept {:?}",
+            env.slept.borrow()
+        );
+        assert_eq!(env.sent.borrow().len(), 2);
+    }
+
+    #[test]
+    fn a_poll_now_during_a_failed_poll_keeps_the_retry_delay() {
+        let env = FakeEnv::new(
+            config(),
+            vec![
+                Step::Push(
+                    Box::new(Push::PollNow("pm")),
+                    Box::new(Step::Answer(503, &[], "{}")),
+                ),
+                Step::Answer(200, &[], PROCESSED),
+            ],
+        );
+        let env = env.waiting(WaitKey {
+            id: ID.into(),
+            payment_method_id: Some("pm".into()),
+        });
+        let updates = RefCell::new(Vec::new());
+        run(&env, &policy(600_000.0), &updates).unwrap();
+        assert_eq!(
+            env.slept.borrow().len(),
+            1,
+            "slept {:?}",
+            env.slept.borrow()
+        );
+        assert_eq!(env.sent.borrow().len(), 2);
     }
 
     #[test]
