@@ -148,15 +148,17 @@ pub async fn execute<E: Env, T>(
     parse: impl Fn(&Reply) -> Result<T, Error>,
 ) -> Result<(T, u32), Error> {
     // The call loop is one function for every kind of value (a single status, a list): it
-    // hands each 2xx answer to `parse`, which keeps the value here.
-    let mut parsed = None;
+    // hands each 2xx answer to `parse`, which keeps the value here — boxed, so that a poll's
+    // state (kept while it waits for a place in flight and for its answer) holds a pointer to
+    // it rather than room for it (a status is 148 B on wasm32).
+    let mut parsed: Option<Box<T>> = None;
     let sent = run_call(env, call, &mut |reply| {
-        parsed = Some(parse(reply)?);
+        parsed = Some(Box::new(parse(reply)?));
         Ok(())
     })
     .await?;
     // `run_call` succeeds only once `parse` has.
-    parsed.map(|value| (value, sent)).ok_or_else(|| {
+    parsed.map(|value| (*value, sent)).ok_or_else(|| {
         let provider = env.io().config().provider;
         Error::invalid_response(provider, 0, "no answer was read")
     })
