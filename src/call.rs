@@ -143,26 +143,29 @@ pub struct Call<'a> {
 /// Runs a call to completion: the parsed value and the number of requests sent, or the error.
 /// GETs join an identical attempt already in flight on the client instead of sending their own.
 #[allow(clippy::manual_async_fn)] // an `async fn` would keep its arguments twice
-pub fn execute<'f, E: Env, T>(
+pub fn execute<'f, E: Env, T: 'f>(
     env: &'f E,
     call: &'f Call<'_>,
     parse: impl Fn(&Reply) -> Result<T, Error> + 'f,
 ) -> impl Future<Output = Result<(T, u32), Error>> + 'f {
-    // An `async move` block rather than an `async fn`: its state holds the arguments once (see
-    // `run_call`).
+    // `parse` and its value side by side, reached through one reference: the closure handed
+    // to `run_call` holds one pointer, not two, and the poll's state stays below the
+    // allocator's next 16-byte step. An `async move` block rather than an `async fn`: its state
+    // holds the arguments once (see `run_call`).
+    let mut kept: (_, Option<Box<T>>) = (parse, None);
     async move {
         // The call loop is one function for every kind of value (a single status, a list): it
         // hands each 2xx answer to `parse`, which keeps the value here — boxed, so that a poll's
         // state (kept while it waits for a place in flight and for its answer) holds a pointer
         // to it rather than room for it (a status is 148 B on wasm32).
-        let mut parsed: Option<Box<T>> = None;
-        let sent = run_call(env, call, &mut |reply| {
-            parsed = Some(Box::new(parse(reply)?));
+        let slot = &mut kept;
+        let sent = run_call(env, call, &mut move |reply| {
+            slot.1 = Some(Box::new((slot.0)(reply)?));
             Ok(())
         })
         .await?;
         // `run_call` succeeds only once `parse` has.
-        parsed.map(|value| (*value, sent)).ok_or_else(|| {
+        kept.1.map(|value| (*value, sent)).ok_or_else(|| {
             let provider = env.io().config().provider;
             Error::invalid_response(provider, 0, "no answer was read")
         })
