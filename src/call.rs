@@ -142,183 +142,242 @@ pub struct Call<'a> {
 
 /// Runs a call to completion: the parsed value and the number of requests sent, or the error.
 /// GETs join an identical attempt already in flight on the client instead of sending their own.
-pub async fn execute<E: Env, T>(
-    env: &E,
-    call: &Call<'_>,
-    parse: impl Fn(&Reply) -> Result<T, Error>,
-) -> Result<(T, u32), Error> {
-    // The call loop is one function for every kind of value (a single status, a list): it
-    // hands each 2xx answer to `parse`, which keeps the value here.
-    let mut parsed = None;
-    let sent = run_call(env, call, &mut |reply| {
-        parsed = Some(parse(reply)?);
-        Ok(())
-    })
-    .await?;
-    // `run_call` succeeds only once `parse` has.
-    parsed.map(|value| (value, sent)).ok_or_else(|| {
-        let provider = env.io().config().provider;
-        Error::invalid_response(provider, 0, "no answer was read")
-    })
+#[allow(clippy::manual_async_fn)] // an `async fn` would keep its arguments twice
+pub fn execute<'f, E: Env, T: 'f>(
+    env: &'f E,
+    call: &'f Call<'_>,
+    parse: impl Fn(&Reply) -> Result<T, Error> + 'f,
+) -> impl Future<Output = Result<(T, u32), Error>> + 'f {
+    // `parse` and its value side by side, reached through one reference: the closure handed
+    // to `run_call` holds one pointer, not two, and the poll's state stays below the
+    // allocator's next 16-byte step. An `async move` block rather than an `async fn`: its state
+    // holds the arguments once (see `run_call`).
+    let mut kept: (_, Option<Box<T>>) = (parse, None);
+    async move {
+        // The call loop is one function for every kind of value (a single status, a list): it
+        // hands each 2xx answer to `parse`, which keeps the value here — boxed, so that a poll's
+        // state (kept while it waits for a place in flight and for its answer) holds a pointer
+        // to it rather than room for it (a status is 148 B on wasm32).
+        let slot = &mut kept;
+        let sent = run_call(env, call, &mut move |reply| {
+            slot.1 = Some(Box::new((slot.0)(reply)?));
+            Ok(())
+        })
+        .await?;
+        // `run_call` succeeds only once `parse` has.
+        kept.1.map(|value| (*value, sent)).ok_or_else(|| {
+            let provider = env.io().config().provider;
+            Error::invalid_response(provider, 0, "no answer was read")
+        })
+    }
 }
 
 /// [`execute`]'s loop: the number of requests sent once `parse` took a 2xx answer, or the error.
-async fn run_call<E: Env>(
-    env: &E,
-    call: &Call<'_>,
-    parse: &mut dyn FnMut(&Reply) -> Result<(), Error>,
-) -> Result<u32, Error> {
-    let io = env.io();
-    let config = io.config();
-    let provider = config.provider;
-    let (max_retries, key) = match call.request.method {
-        Method::Get => (config.retry.max_retries, Some(call.request)),
-        Method::Post => (0, None),
-    };
-    // Tokens a bearerToken function or the key gave during this call; with the configured
-    // credentials, they are redacted from an error (only an error needs the list).
-    let mut tokens: Vec<String> = Vec::new();
-    let mut attempts: u32 = 0;
-    // The attempt last counted: a retry that joins the same attempt counts it once.
-    let mut counted = 0;
-    // Attempts taken part in (sent or not): at most `max_retries + 1`.
-    let mut tries: u32 = 0;
-    loop {
-        if env.aborted() {
-            return Err(finish(aborted(provider), attempts, config, &tokens));
-        }
-        let left = |env: &E| call.deadline_ms.map(|deadline| deadline - env.now_ms());
-        if call.deadline_ms.is_some() && left(env).is_some_and(|left| left <= 0.0) {
-            return Err(finish(
-                deadline_error(provider, call, attempts),
-                attempts,
-                config,
-                &tokens,
-            ));
-        }
-        tries += 1;
-        let shared = io.shared();
-        let (owner, request) = (io.clone(), call.request.clone());
-        let listing = call.listing.map(ToOwned::to_owned);
-        let mut seat = shared
-            .flights
-            .join(key, &shared.gate, move |place, progress| {
-                Box::pin(attempt(owner, request, place, progress, listing)) as crate::share::Attempt
-            });
-        // Waiting for a place in flight counts against the deadline, not the attempt's time:
-        // that starts when the request (or its credential lookup) does. An attempt that will
-        // have a place at once (most) skips this.
-        let queued = if seat.phase() == Phase::Queued && !io.shared().gate.has_room() {
-            let left = left(env).unwrap_or(f64::INFINITY);
-            env.within(seat.started(), left, WakeOn::Terminal).await
-        } else {
-            Ok(None)
-        };
-        let mut timeout_ms = call.timeout_ms;
-        let mut deadline_bound = false;
-        if let Some(left) = call.deadline_ms.and(left(env)) {
-            if left < timeout_ms {
-                timeout_ms = left.max(0.0);
-                deadline_bound = true;
+///
+/// A plain function returning an `async move` block, not an `async fn`: the block's state then
+/// holds its arguments once (an `async fn` keeps them twice, as given and as moved into its
+/// body), and the client's configuration is read from `env` where it is needed instead of
+/// being kept: this state is what every queued poll holds while it waits for a place.
+#[allow(clippy::manual_async_fn)] // an `async fn` would keep its arguments twice
+fn run_call<'f, E: Env>(
+    env: &'f E,
+    call: &'f Call<'_>,
+    parse: &'f mut dyn FnMut(&Reply) -> Result<(), Error>,
+) -> impl Future<Output = Result<u32, Error>> + 'f {
+    async move {
+        // Tokens a bearerToken function or the key gave during this call; with the configured
+        // credentials, they are redacted from an error (only an error needs the list).
+        let mut tokens: Vec<String> = Vec::new();
+        let mut attempts: u32 = 0;
+        // The attempt last counted: a retry that joins the same attempt counts it once.
+        let mut counted = 0;
+        // Attempts taken part in (sent or not): at most `max_retries + 1`.
+        let mut tries: u32 = 0;
+        loop {
+            if env.aborted() {
+                return Err(finish(
+                    aborted(env.io().config().provider),
+                    attempts,
+                    env.io().config(),
+                    &tokens,
+                ));
             }
-        }
-        let waited = match queued {
-            Ok(Some(outcome)) => Ok(outcome),
-            Ok(None) => {
-                env.within(seat.outcome(), timeout_ms, WakeOn::Terminal)
-                    .await
+            if call.deadline_ms.is_some() && left(env, call).is_some_and(|left| left <= 0.0) {
+                return Err(finish(
+                    deadline_error(env.io().config().provider, call, attempts),
+                    attempts,
+                    env.io().config(),
+                    &tokens,
+                ));
             }
-            Err(Transport::Timeout) => {
-                deadline_bound = true;
-                Err(Transport::Timeout)
+            tries += 1;
+            let mut seat = {
+                let shared = env.io().shared();
+                let (owner, request) = (env.io().clone(), call.request.clone());
+                let key = match call.request.method {
+                    Method::Get => Some(call.request),
+                    Method::Post => None,
+                };
+                let listing = call.listing.map(ToOwned::to_owned);
+                shared
+                    .flights
+                    .join(key, &shared.gate, move |place, progress| {
+                        Box::pin(attempt(owner, request, place, progress, listing))
+                            as crate::share::Attempt
+                    })
+            };
+            // Waiting for a place in flight counts against the deadline, not the attempt's time:
+            // that starts when the request (or its credential lookup) does. An attempt that will
+            // have a place at once (most) skips this.
+            let queued = if seat.phase() == Phase::Queued && !env.io().shared().gate.has_room() {
+                let left = left(env, call).unwrap_or(f64::INFINITY);
+                env.within(seat.started(), left, WakeOn::Terminal).await
+            } else {
+                Ok(None)
+            };
+            let mut timeout_ms = call.timeout_ms;
+            let mut deadline_bound = false;
+            if let Some(left) = call.deadline_ms.and(left(env, call)) {
+                if left < timeout_ms {
+                    timeout_ms = left.max(0.0);
+                    deadline_bound = true;
+                }
             }
-            Err(other) => Err(other),
-        };
-        let phase = seat.phase();
-        let sent = match &waited {
-            Ok(outcome) => !matches!(outcome.attempted, Attempted::NoCredential(_)),
-            Err(_) => phase == Phase::Sent,
-        };
-        if sent && seat.serial() != counted {
-            counted = seat.serial();
-            attempts += 1;
-        }
-        drop(seat);
-        // In a block: the error is not kept through the retry delay.
-        let delay = {
-            let error = match waited {
-                Ok(outcome) => {
-                    if let Some(token) = &outcome.token {
-                        if !tokens.contains(token) {
-                            tokens.push(token.clone());
-                        }
-                    }
-                    match &outcome.attempted {
-                        Attempted::Answered(reply) if reply.response.is_success() => {
-                            match parse(reply) {
-                                Ok(()) => return Ok(attempts),
-                                Err(error) => error,
+            let waited = match queued {
+                Ok(Some(outcome)) => Ok(outcome),
+                Ok(None) => {
+                    env.within(seat.outcome(), timeout_ms, WakeOn::Terminal)
+                        .await
+                }
+                Err(Transport::Timeout) => {
+                    deadline_bound = true;
+                    Err(Transport::Timeout)
+                }
+                Err(other) => Err(other),
+            };
+            let phase = seat.phase();
+            let sent = match &waited {
+                Ok(outcome) => !matches!(outcome.attempted, Attempted::NoCredential(_)),
+                Err(_) => phase == Phase::Sent,
+            };
+            if sent && seat.serial() != counted {
+                counted = seat.serial();
+                attempts += 1;
+            }
+            drop(seat);
+            // In a block: the error is not kept through the retry delay.
+            let delay = {
+                let error = match waited {
+                    Ok(outcome) => {
+                        if let Some(token) = &outcome.token {
+                            if !tokens.contains(token) {
+                                tokens.push(token.clone());
                             }
                         }
-                        Attempted::Answered(reply) => {
-                            let mut error = http_error(provider, &reply.response, call.subject);
-                            error.retry_after_ms = server_hint_ms(&reply.response, env.epoch_ms());
-                            error
-                        }
-                        Attempted::Network(reason) => {
-                            network_error(provider, &config.base_url, reason)
-                        }
-                        Attempted::NoCredential(error) => {
-                            return Err(finish(error.clone(), attempts, config, &tokens));
+                        match &outcome.attempted {
+                            Attempted::Answered(reply) if reply.response.is_success() => {
+                                match parse(reply) {
+                                    Ok(()) => return Ok(attempts),
+                                    Err(error) => error,
+                                }
+                            }
+                            Attempted::Answered(reply) => {
+                                let mut error = http_error(
+                                    env.io().config().provider,
+                                    &reply.response,
+                                    call.subject,
+                                );
+                                error.retry_after_ms =
+                                    server_hint_ms(&reply.response, env.epoch_ms());
+                                error
+                            }
+                            Attempted::Network(reason) => network_error(
+                                env.io().config().provider,
+                                &env.io().config().base_url,
+                                reason,
+                            ),
+                            Attempted::NoCredential(error) => {
+                                return Err(finish(
+                                    error.clone(),
+                                    attempts,
+                                    env.io().config(),
+                                    &tokens,
+                                ));
+                            }
                         }
                     }
+                    Err(Transport::Aborted | Transport::Interrupted) => {
+                        return Err(finish(
+                            aborted(env.io().config().provider),
+                            attempts,
+                            env.io().config(),
+                            &tokens,
+                        ));
+                    }
+                    Err(Transport::Timeout) if deadline_bound => {
+                        return Err(finish(
+                            deadline_error(env.io().config().provider, call, attempts),
+                            attempts,
+                            env.io().config(),
+                            &tokens,
+                        ));
+                    }
+                    // The credential never came: nothing was sent, and trying again would not help.
+                    Err(Transport::Timeout)
+                        if phase == Phase::Authorizing
+                            && matches!(env.io().config().auth, Auth::Dynamic { .. }) =>
+                    {
+                        let mut message = String::from(
+                            "The bearerToken function's promise did not settle within ",
+                        );
+                        push_ms(&mut message, timeout_ms);
+                        message.push_str(
+                            " ms; nothing was sent. Check the token source, or raise timeoutMs.",
+                        );
+                        let error =
+                            Error::new(ErrorKind::Timeout, env.io().config().provider, message);
+                        return Err(finish(error, attempts, env.io().config(), &tokens));
+                    }
+                    Err(Transport::Timeout) => {
+                        timeout_error(env.io().config().provider, call.subject, timeout_ms)
+                    }
+                };
+                let retry = tries; // the retry this would be, 1-based
+                let max_retries = match call.request.method {
+                    Method::Get => env.io().config().retry.max_retries,
+                    Method::Post => 0,
+                };
+                if !error.retryable || retry > max_retries {
+                    return Err(finish(error, attempts, env.io().config(), &tokens));
                 }
-                Err(Transport::Aborted | Transport::Interrupted) => {
-                    return Err(finish(aborted(provider), attempts, config, &tokens));
+                let delay =
+                    env.io()
+                        .config()
+                        .retry
+                        .delay_ms(retry, env.random(), error.retry_after_ms);
+                if let Some(deadline) = call.deadline_ms {
+                    if env.now_ms() + delay >= deadline {
+                        return Err(finish(error, attempts, env.io().config(), &tokens));
+                    }
                 }
-                Err(Transport::Timeout) if deadline_bound => {
-                    return Err(finish(
-                        deadline_error(provider, call, attempts),
-                        attempts,
-                        config,
-                        &tokens,
-                    ));
-                }
-                // The credential never came: nothing was sent, and trying again would not help.
-                Err(Transport::Timeout)
-                    if phase == Phase::Authorizing
-                        && matches!(config.auth, Auth::Dynamic { .. }) =>
-                {
-                    let mut message =
-                        String::from("The bearerToken function's promise did not settle within ");
-                    push_ms(&mut message, timeout_ms);
-                    message.push_str(
-                        " ms; nothing was sent. Check the token source, or raise timeoutMs.",
-                    );
-                    let error = Error::new(ErrorKind::Timeout, provider, message);
-                    return Err(finish(error, attempts, config, &tokens));
-                }
-                Err(Transport::Timeout) => timeout_error(provider, call.subject, timeout_ms),
+                delay
             };
-            let retry = tries; // the retry this would be, 1-based
-            if !error.retryable || retry > max_retries {
-                return Err(finish(error, attempts, config, &tokens));
+            // Only a terminal status ends a retry delay: the wait then resolves with it.
+            if env.sleep(delay, WakeOn::Terminal).await.is_err() {
+                return Err(finish(
+                    aborted(env.io().config().provider),
+                    attempts,
+                    env.io().config(),
+                    &tokens,
+                ));
             }
-            let delay = config
-                .retry
-                .delay_ms(retry, env.random(), error.retry_after_ms);
-            if let Some(deadline) = call.deadline_ms {
-                if env.now_ms() + delay >= deadline {
-                    return Err(finish(error, attempts, config, &tokens));
-                }
-            }
-            delay
-        };
-        // Only a terminal status ends a retry delay: the wait then resolves with it.
-        if env.sleep(delay, WakeOn::Terminal).await.is_err() {
-            return Err(finish(aborted(provider), attempts, config, &tokens));
         }
     }
+}
+
+/// Time left before the call's deadline, when it has one.
+fn left<E: Env>(env: &E, call: &Call<'_>) -> Option<f64> {
+    call.deadline_ms.map(|deadline| deadline - env.now_ms())
 }
 
 /// One attempt, shared by every caller on its flight, once it has a place in flight: the

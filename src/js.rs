@@ -401,11 +401,23 @@ fn promise(task: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Pr
 }
 
 /// Runs a job and settles its promise.
-async fn run(client: Rc<FetchClient>, job: Box<Job>, resolve: Function, reject: Function) {
-    let _ = match call(client, &job).await {
-        Ok(value) => resolve.call1(&JsValue::UNDEFINED, &value),
-        Err(error) => reject.call1(&JsValue::UNDEFINED, &error),
-    };
+///
+/// A plain function returning an `async move` block, not an `async fn`: the task, kept through
+/// the whole call (a wait's too), then holds its arguments once rather than twice (240 -> 232 B
+/// on wasm32, below the allocator's next 16-byte step).
+#[allow(clippy::manual_async_fn)] // an `async fn` would keep its arguments twice
+fn run(
+    client: Rc<FetchClient>,
+    job: Box<Job>,
+    resolve: Function,
+    reject: Function,
+) -> impl Future<Output = ()> {
+    async move {
+        let _ = match call(client, &job).await {
+            Ok(value) => resolve.call1(&JsValue::UNDEFINED, &value),
+            Err(error) => reject.call1(&JsValue::UNDEFINED, &error),
+        };
+    }
 }
 
 async fn call(client: Rc<FetchClient>, job: &Job) -> Result<JsValue, JsValue> {

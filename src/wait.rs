@@ -60,135 +60,142 @@ impl WaitPolicy {
 /// so that the waits that poll for themselves (with jitter) come first and serve it again:
 /// waits on several tokens of one payment method then poll at the pace of one wait, with about
 /// one list request per round between them.
-pub async fn wait<E: Env>(
-    env: &E,
-    call: &mut Call<'_>,
-    policy: &WaitPolicy,
-    parse: impl Fn(&Reply) -> Result<TokenStatus, Error>,
-    mut on_update: impl FnMut(&TokenStatus),
-) -> Result<TokenStatus, Error> {
-    let provider = env.io().config().provider;
-    // The wait's own deadline, or the call's if that comes first; every poll is bound by it.
-    let deadline = {
-        let own = env.now_ms() + policy.deadline_ms;
-        call.deadline_ms.map_or(own, |d| d.min(own))
-    };
-    call.deadline_ms = Some(deadline);
-    // The caller's call, not a copy: the wait's state, kept through every sleep, stays small.
-    let call = &*call;
-    let mut last_status: Option<Box<TokenStatus>> = None;
-    let mut last_error: Option<Box<Error>> = None;
-    let mut attempts: u32 = 0;
-    let mut poll: u32 = 0;
-    let mailbox = env.mailbox();
-    loop {
-        poll += 1;
-        // Boxed: the poll's state exists only while it runs, not through the sleeps; and what
-        // the poll gave (and the hint it left) is taken in before the sleep, so that the sleep
-        // holds neither.
-        let (hint, poll_again) = {
-            let outcome = Box::pin(execute(env, call, &parse)).await;
-            let mut hint = None;
-            // What a webhook or notify() pushed meanwhile is newer than this poll, and so is a
-            // "poll now" (the payment method changed, maybe after this poll's request was
-            // sent): an answered poll is followed by another at once rather than a sleep. A
-            // status served from another call's list during the poll is no newer than it.
-            let pushed = mailbox.and_then(Mailbox::take_status);
-            let poll_now = mailbox.is_some_and(Mailbox::take_poll_now);
-            let _ = mailbox.and_then(Mailbox::take_served);
-            let answered = outcome.is_ok();
-            let cut_short = pushed.as_ref().is_some_and(TokenStatus::terminal);
-            match outcome {
-                Ok((status, sent)) => {
-                    attempts += sent;
+///
+/// A plain function returning an `async move` block, not an `async fn`: the block's state,
+/// kept through the whole wait, then holds the arguments once rather than twice.
+#[allow(clippy::manual_async_fn)] // an `async fn` would keep its arguments twice
+pub fn wait<'f, E: Env>(
+    env: &'f E,
+    call: &'f mut Call<'_>,
+    policy: &'f WaitPolicy,
+    parse: impl Fn(&Reply) -> Result<TokenStatus, Error> + 'f,
+    mut on_update: impl FnMut(&TokenStatus) + 'f,
+) -> impl Future<Output = Result<TokenStatus, Error>> + 'f {
+    async move {
+        // The wait's own deadline, or the call's if that comes first; every poll is bound by it.
+        let deadline = {
+            let own = env.now_ms() + policy.deadline_ms;
+            call.deadline_ms.map_or(own, |d| d.min(own))
+        };
+        call.deadline_ms = Some(deadline);
+        // The caller's call, not a copy: the wait's state, kept through every sleep, stays small.
+        let call = &*call;
+        let mut last_status: Option<Box<TokenStatus>> = None;
+        let mut last_error: Option<Box<Error>> = None;
+        let mut attempts: u32 = 0;
+        let mut poll: u32 = 0;
+        let mailbox = env.mailbox();
+        loop {
+            poll += 1;
+            // Boxed: the poll's state exists only while it runs, not through the sleeps; and what
+            // the poll gave (and the hint it left) is taken in before the sleep, so that the sleep
+            // holds neither.
+            let (hint, poll_again) = {
+                let outcome = Box::pin(execute(env, call, &parse)).await;
+                let mut hint = None;
+                // What a webhook or notify() pushed meanwhile is newer than this poll, and so is
+                // a "poll now" (the payment method changed, maybe after this poll's request was
+                // sent): an answered poll is followed by another at once rather than a sleep. A
+                // status served from another call's list during the poll is no newer than it.
+                let pushed = mailbox.and_then(Mailbox::take_status);
+                let poll_now = mailbox.is_some_and(Mailbox::take_poll_now);
+                let _ = mailbox.and_then(Mailbox::take_served);
+                let answered = outcome.is_ok();
+                let cut_short = pushed.as_ref().is_some_and(TokenStatus::terminal);
+                match outcome {
+                    Ok((status, sent)) => {
+                        attempts += sent;
+                        if let Some(done) = absorb(status, &mut last_status, &mut on_update) {
+                            return Ok(done);
+                        }
+                        last_error = None;
+                    }
+                    // Cut short (or failed) while a terminal status arrived: that status decides.
+                    Err(error) if cut_short => attempts += error.attempts,
+                    Err(mut error) => {
+                        attempts += error.attempts;
+                        error.attempts = attempts;
+                        let ran_out = error.kind == ErrorKind::Timeout && env.now_ms() >= deadline;
+                        if error.kind == ErrorKind::Aborted || (!error.retryable && !ran_out) {
+                            error.last_status = last_status;
+                            return Err(error);
+                        }
+                        hint = error.retry_after_ms;
+                        // A poll cut short by the deadline is not a failure of the provider's.
+                        if !(ran_out && error.status.is_none()) {
+                            last_error = Some(Box::new(error));
+                        }
+                    }
+                }
+                if let Some(status) = pushed {
                     if let Some(done) = absorb(status, &mut last_status, &mut on_update) {
                         return Ok(done);
                     }
-                    last_error = None;
                 }
-                // Cut short (or failed) while a terminal status arrived: that status decides.
-                Err(error) if cut_short => attempts += error.attempts,
-                Err(mut error) => {
-                    attempts += error.attempts;
-                    error.attempts = attempts;
-                    let ran_out = error.kind == ErrorKind::Timeout && env.now_ms() >= deadline;
-                    if error.kind == ErrorKind::Aborted || (!error.retryable && !ran_out) {
-                        error.last_status = last_status;
-                        return Err(error);
+                // After a failure, the usual retry delay (and a Retry-After) still applies.
+                (hint, poll_now && answered)
+            };
+            let now = env.now_ms();
+            let left = deadline - now;
+            if left > 0.0 && !poll_again {
+                let mut until = now + policy.delay_ms(poll, env.random(), hint).min(left);
+                // A push wakes the sleep: a terminal status ends the wait, another is reported and
+                // the sleep goes on, a "poll now" ends the sleep, a served status is a poll.
+                loop {
+                    let remaining = until - env.now_ms();
+                    if remaining <= 0.0 {
+                        break;
                     }
-                    hint = error.retry_after_ms;
-                    // A poll cut short by the deadline is not a failure of the provider's.
-                    if !(ran_out && error.status.is_none()) {
-                        last_error = Some(Box::new(error));
-                    }
-                }
-            }
-            if let Some(status) = pushed {
-                if let Some(done) = absorb(status, &mut last_status, &mut on_update) {
-                    return Ok(done);
-                }
-            }
-            // After a failure, the usual retry delay (and a Retry-After) still applies.
-            (hint, poll_now && answered)
-        };
-        let now = env.now_ms();
-        let left = deadline - now;
-        if left > 0.0 && !poll_again {
-            let mut until = now + policy.delay_ms(poll, env.random(), hint).min(left);
-            // A push wakes the sleep: a terminal status ends the wait, another is reported and
-            // the sleep goes on, a "poll now" ends the sleep, a served status is a poll.
-            loop {
-                let remaining = until - env.now_ms();
-                if remaining <= 0.0 {
-                    break;
-                }
-                match env.sleep(remaining, WakeOn::Anything).await {
-                    Ok(()) => break,
-                    Err(Transport::Interrupted) => {
-                        if let Some(status) = mailbox.and_then(Mailbox::take_status) {
-                            if let Some(done) = absorb(status, &mut last_status, &mut on_update) {
-                                return Ok(done);
+                    match env.sleep(remaining, WakeOn::Anything).await {
+                        Ok(()) => break,
+                        Err(Transport::Interrupted) => {
+                            if let Some(status) = mailbox.and_then(Mailbox::take_status) {
+                                if let Some(done) = absorb(status, &mut last_status, &mut on_update)
+                                {
+                                    return Ok(done);
+                                }
+                            }
+                            if let Some(status) = mailbox.and_then(Mailbox::take_served) {
+                                poll += 1;
+                                last_error = None;
+                                if let Some(done) = absorb(status, &mut last_status, &mut on_update)
+                                {
+                                    return Ok(done);
+                                }
+                                // The whole interval, without jitter: the waits that polled for
+                                // themselves (with theirs) poll first, and keep serving this one.
+                                let left = deadline - env.now_ms();
+                                until = env.now_ms()
+                                    + policy.delay_ms(poll, 1.0, None).min(left.max(0.0));
+                            }
+                            if mailbox.is_some_and(Mailbox::take_poll_now) {
+                                break;
                             }
                         }
-                        if let Some(status) = mailbox.and_then(Mailbox::take_served) {
-                            poll += 1;
-                            last_error = None;
-                            if let Some(done) = absorb(status, &mut last_status, &mut on_update) {
-                                return Ok(done);
-                            }
-                            // The whole interval, without jitter: the waits that polled for
-                            // themselves (with theirs) poll first, and keep serving this one.
-                            let left = deadline - env.now_ms();
-                            until =
-                                env.now_ms() + policy.delay_ms(poll, 1.0, None).min(left.max(0.0));
+                        Err(_) => {
+                            let mut error = Error::new(
+                                ErrorKind::Aborted,
+                                env.io().config().provider,
+                                "The wait was aborted by its AbortSignal; nothing more was sent.",
+                            );
+                            error.attempts = attempts;
+                            error.last_status = last_status;
+                            return Err(error);
                         }
-                        if mailbox.is_some_and(Mailbox::take_poll_now) {
-                            break;
-                        }
-                    }
-                    Err(_) => {
-                        let mut error = Error::new(
-                            ErrorKind::Aborted,
-                            provider,
-                            "The wait was aborted by its AbortSignal; nothing more was sent.",
-                        );
-                        error.attempts = attempts;
-                        error.last_status = last_status;
-                        return Err(error);
                     }
                 }
             }
-        }
-        if env.now_ms() >= deadline {
-            return Err(ran_out(
-                provider,
-                call,
-                policy,
-                poll,
-                attempts,
-                last_status,
-                last_error,
-            ));
+            if env.now_ms() >= deadline {
+                return Err(ran_out(
+                    env.io().config().provider,
+                    call,
+                    policy,
+                    poll,
+                    attempts,
+                    last_status,
+                    last_error,
+                ));
+            }
         }
     }
 }
