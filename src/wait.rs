@@ -577,6 +577,19 @@ mod tests {
         })
     }
 
+    /// A wait on a token of payment method "pm", whose first poll is answered `first` while a
+    /// "poll now" for "pm" arrives, and whose second poll is answered `PROCESSED`.
+    fn poll_now_during(first: Step) -> FakeEnv {
+        let script = vec![
+            Step::Push(Box::new(Push::PollNow("pm")), Box::new(first)),
+            Step::Answer(200, &[], PROCESSED),
+        ];
+        FakeEnv::new(config(), script).waiting(WaitKey {
+            id: ID.into(),
+            payment_method_id: Some("pm".into()),
+        })
+    }
+
     #[test]
     fn a_terminal_status_cuts_an_in_flight_poll_short() {
         let env = waiting(vec![
@@ -672,20 +685,7 @@ mod tests {
 
     #[test]
     fn a_poll_now_during_a_poll_polls_again_at_once() {
-        let env = FakeEnv::new(
-            config(),
-            vec![
-                Step::Push(
-                    Box::new(Push::PollNow("pm")),
-                    Box::new(Step::Answer(200, &[], PENDING)),
-                ),
-                Step::Answer(200, &[], PROCESSED),
-            ],
-        );
-        let env = env.waiting(WaitKey {
-            id: ID.into(),
-            payment_method_id: Some("pm".into()),
-        });
+        let env = poll_now_during(Step::Answer(200, &[], PENDING));
         let updates = RefCell::new(Vec::new());
         run(&env, &policy(600_000.0), &updates).unwrap();
         // The event may be newer than the answer of the poll in flight: no sleep before the next.
@@ -699,20 +699,7 @@ mod tests {
 
     #[test]
     fn a_poll_now_during_a_failed_poll_keeps_the_retry_delay() {
-        let env = FakeEnv::new(
-            config(),
-            vec![
-                Step::Push(
-                    Box::new(Push::PollNow("pm")),
-                    Box::new(Step::Answer(503, &[], "{}")),
-                ),
-                Step::Answer(200, &[], PROCESSED),
-            ],
-        );
-        let env = env.waiting(WaitKey {
-            id: ID.into(),
-            payment_method_id: Some("pm".into()),
-        });
+        let env = poll_now_during(Step::Answer(503, &[], "{}"));
         let updates = RefCell::new(Vec::new());
         run(&env, &policy(600_000.0), &updates).unwrap();
         assert_eq!(
