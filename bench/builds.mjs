@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { TOKEN_ID, floorGr4vy, floorTokenIo, paymentMethod, tokenRequest } from './floor.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -32,41 +33,14 @@ const base = await new Promise((done) => {
   });
 });
 
-// The floors of bench/run.mjs: fetch, res.json() and a hand-written mapping.
-const TOKEN_REQUEST = 'rq:ej5ACWNwi1EcqBeuDPc4Z8C4Bgc:5zKtXEAq';
-const PAYMENT_METHOD = '46973e9d-88a7-44a6-abfe-be4ff0134ff4';
-const TOKEN_ID = '0b0d7b0e-1b4c-4b5a-9f0e-2a5b1f1c0a03';
-const TOKENIO = { PENDING: 'pending', PROCESSED: 'succeeded', REJECTED: 'failed', EXPIRED: 'expired' };
-const GR4VY = { processing: 'pending', buyer_approval_required: 'action_required', succeeded: 'succeeded', failed: 'failed' };
-const impls = {
-  'floor tokenio': async (key) => {
-    const id = `${TOKEN_REQUEST}-${key}`;
-    const b = await (await fetch(`${base}/token-requests/${encodeURIComponent(id).replaceAll('%3A', ':')}/result`)).json();
-    const state = TOKENIO[b.status] ?? 'unknown';
-    return {
-      provider: 'tokenio', id, state, terminal: state !== 'pending' && state !== 'unknown', providerStatus: b.status,
-      token: b.tokenId ?? null, actionUrl: null, reason: b.statusReasonInformation ?? null, metadata: null,
-      transferId: b.transferId ?? null, standingOrderSubmissionId: b.standingOrderSubmissionId ?? null,
-      bankId: b.bankId ?? null, signature: b.signature ?? null,
-    };
-  },
-  'floor gr4vy': async (key) => {
-    const res = await fetch(`${base}/payment-methods/${encodeURIComponent(`${PAYMENT_METHOD}-${key}`)}/payment-service-tokens`);
-    const t = (await res.json()).items.find((item) => item.id === TOKEN_ID);
-    const state = GR4VY[t.status] ?? 'unknown';
-    return {
-      provider: 'gr4vy', id: t.id, state, terminal: state === 'succeeded' || state === 'failed', providerStatus: t.status,
-      token: t.token, actionUrl: t.approval_url, reason: null, metadata: null, paymentMethodId: t.payment_method_id,
-      paymentServiceId: t.payment_service_id, createdAt: t.created_at, updatedAt: t.updated_at,
-    };
-  },
-};
+// The floors of bench/run.mjs (bench/floor.mjs): fetch, res.json() and a hand-written mapping.
+const impls = { 'floor tokenio': floorTokenIo(base), 'floor gr4vy': floorGr4vy(base) };
 for (const dir of dirs) {
   const ts = await import(pathToFileURL(join(dir, 'index.mjs')).href);
   const tokenio = new ts.TokenIoClient({ baseUrl: base });
   const gr4vy = new ts.Gr4vyClient({ baseUrl: base });
-  impls[`${basename(dir)} tokenio`] = (key) => tokenio.getTokenRequestResult(`${TOKEN_REQUEST}-${key}`);
-  impls[`${basename(dir)} gr4vy`] = (key) => gr4vy.getPaymentServiceToken(`${PAYMENT_METHOD}-${key}`, TOKEN_ID);
+  impls[`${basename(dir)} tokenio`] = (key) => tokenio.getTokenRequestResult(tokenRequest(key));
+  impls[`${basename(dir)} gr4vy`] = (key) => gr4vy.getPaymentServiceToken(paymentMethod(key), TOKEN_ID);
 }
 
 const names = Object.keys(impls).filter((n) => only === null || n.endsWith(only));
